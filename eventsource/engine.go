@@ -1,0 +1,361 @@
+package eventsource
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// engine is the in-memory index shared by MemoryStore and FileStore: the
+// global log, the streams, and the wake-up of waiting subscribers.
+//
+// Writing is two steps. stage validates an append and writes its events
+// under mu, invisible to readers; publish then makes every staged position up
+// to a bound visible at once. MemoryStore does both under one lock;
+// FileStore stages a batch, writes it to its log, and publishes it after the
+// write is durable. Positions are published in order and readers never look
+// past published, so no reader sees position N+1 before N.
+type engine struct {
+	limits Limits
+
+	mu      sync.RWMutex
+	streams map[string]*stream // guarded by mu
+	arena   arena              // guarded by mu
+	log     recordLog
+
+	wake   atomic.Pointer[chan struct{}] // closed when something is published
+	closed atomic.Bool
+
+	appends, deduplicated, conflicts atomic.Uint64
+}
+
+// stream is the index of one stream. positions[v-1] is the global position
+// of version v; entries are written once under engine.mu and never changed,
+// so a reader may keep a copy of the slice header taken under the read lock.
+type stream struct {
+	name      string
+	positions []uint64          // guarded by engine.mu
+	ids       map[string]uint64 // event ID -> version; guarded by engine.mu
+}
+
+func newEngine(limits Limits) *engine {
+	return &engine{limits: limits.withDefaults(), streams: make(map[string]*stream)}
+}
+
+// stage validates an append against the staged state and, if it passes,
+// writes its events at the next positions. The caller holds mu and has
+// checked the limits. A deduplicated append writes nothing.
+func (e *engine) stage(name string, expected ExpectedVersion, events []EventData, now int64) (AppendResult, error) {
+	s := e.streams[name]
+	var current uint64
+	if s != nil {
+		current = uint64(len(s.positions))
+	}
+	if res, done, err := e.checkIDs(s, name, expected, events); done {
+		return res, err
+	}
+	if !expected.allows(current) {
+		e.conflicts.Add(1)
+		return AppendResult{}, &ConflictError{Stream: name, Expected: expected, Actual: current}
+	}
+	if s == nil {
+		s = &stream{name: strings.Clone(name)}
+		e.streams[s.name] = s
+	}
+	var pos uint64
+	for i := range events {
+		ev := &events[i]
+		version := current + uint64(i) + 1
+		pos = e.log.stage(record{
+			stream:   s,
+			id:       ev.ID,
+			typ:      ev.Type,
+			version:  version,
+			unixNano: now,
+			data:     e.arena.copy(ev.Data),
+			meta:     e.arena.copy(ev.Metadata),
+		})
+		s.positions = append(s.positions, pos)
+		if ev.ID != "" {
+			if s.ids == nil {
+				s.ids = make(map[string]uint64)
+			}
+			s.ids[ev.ID] = version
+		}
+	}
+	return AppendResult{Version: current + uint64(len(events)), Position: pos}, nil
+}
+
+// checkIDs decides the fate of an append whose event IDs are already in the
+// stream. done is false when no ID is known and the append proceeds. An
+// append whose events all match, in order, events already in the stream, and
+// whose expected version held just before them, is a retry: it returns the
+// original result. Any other reuse of an ID is an error.
+func (e *engine) checkIDs(s *stream, name string, expected ExpectedVersion, events []EventData) (res AppendResult, done bool, err error) {
+	if err := duplicateInAppend(events); err != nil {
+		return AppendResult{}, true, err
+	}
+	if s == nil || s.ids == nil {
+		return AppendResult{}, false, nil
+	}
+	for i := range events {
+		id := events[i].ID
+		if id == "" {
+			continue
+		}
+		first, ok := s.ids[id]
+		if !ok {
+			continue
+		}
+		if i != 0 || !s.holds(&e.log, first, events) {
+			return AppendResult{}, true, fmt.Errorf("%w: event %d (%q) is already in stream %q at version %d",
+				ErrDuplicateEventID, i, id, name, first)
+		}
+		if !expected.allows(first - 1) {
+			e.conflicts.Add(1)
+			return AppendResult{}, true, &ConflictError{Stream: name, Expected: expected, Actual: uint64(len(s.positions))}
+		}
+		e.deduplicated.Add(1)
+		last := first + uint64(len(events)) - 1
+		return AppendResult{Version: last, Position: s.positions[last-1], Deduplicated: true}, true, nil
+	}
+	return AppendResult{}, false, nil
+}
+
+// holds reports whether the stream has, from version first on, events with
+// the IDs of events in the same order.
+func (s *stream) holds(log *recordLog, first uint64, events []EventData) bool {
+	if first-1+uint64(len(events)) > uint64(len(s.positions)) {
+		return false
+	}
+	for i := range events {
+		if log.at(s.positions[first-1+uint64(i)]).id != events[i].ID || events[i].ID == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// duplicateInAppend reports an ID that appears twice in one append.
+func duplicateInAppend(events []EventData) error {
+	if len(events) < 2 {
+		return nil
+	}
+	if len(events) <= 16 {
+		for i := range events {
+			for j := i + 1; j < len(events); j++ {
+				if events[i].ID != "" && events[i].ID == events[j].ID {
+					return fmt.Errorf("%w: events %d and %d share id %q", ErrDuplicateEventID, i, j, events[i].ID)
+				}
+			}
+		}
+		return nil
+	}
+	seen := make(map[string]int, len(events))
+	for i := range events {
+		id := events[i].ID
+		if id == "" {
+			continue
+		}
+		if j, ok := seen[id]; ok {
+			return fmt.Errorf("%w: events %d and %d share id %q", ErrDuplicateEventID, j, i, id)
+		}
+		seen[id] = i
+	}
+	return nil
+}
+
+// publish makes every position up to upto visible and wakes waiting
+// subscribers. Calls are serialised by the single writer and upto never
+// decreases.
+func (e *engine) publish(upto uint64) {
+	e.log.publish(upto)
+	e.wakeAll()
+}
+
+func (e *engine) wakeAll() {
+	if e.wake.Load() != nil {
+		if ch := e.wake.Swap(nil); ch != nil {
+			close(*ch)
+		}
+	}
+}
+
+// close makes every later read fail with ErrClosed and ends subscriptions.
+func (e *engine) close() {
+	e.closed.Store(true)
+	e.wakeAll()
+}
+
+// waitBeyond blocks until position pos is published, the context ends or
+// the engine closes.
+func (e *engine) waitBeyond(ctx context.Context, pos uint64) error {
+	for {
+		if e.closed.Load() {
+			return ErrClosed
+		}
+		if e.log.published.Load() >= pos {
+			return nil
+		}
+		ch := e.wake.Load()
+		if ch == nil {
+			fresh := make(chan struct{})
+			if !e.wake.CompareAndSwap(nil, &fresh) {
+				continue
+			}
+			ch = &fresh
+		}
+		// Check again now that the channel is installed: a publish that
+		// happened before the install would not close it.
+		if e.closed.Load() {
+			return ErrClosed
+		}
+		if e.log.published.Load() >= pos {
+			return nil
+		}
+		select {
+		case <-*ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// ctxCheckEvery is how many events a read yields between context checks.
+const ctxCheckEvery = 256
+
+// readAll yields published events from position from (0 = 1) up to the last
+// position published when the read starts.
+func (e *engine) readAll(ctx context.Context, from uint64) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		if e.closed.Load() {
+			yield(Event{}, ErrClosed)
+			return
+		}
+		end := e.log.published.Load()
+		for pos := max(from, 1); pos <= end; pos++ {
+			if pos%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					yield(Event{}, err)
+					return
+				}
+			}
+			if !yield(e.log.event(pos), nil) {
+				return
+			}
+		}
+	}
+}
+
+// streamPositions returns the published part of a stream's index.
+func (e *engine) streamPositions(name string) []uint64 {
+	e.mu.RLock()
+	var positions []uint64
+	if s := e.streams[name]; s != nil {
+		positions = s.positions
+	}
+	e.mu.RUnlock()
+	end := e.log.published.Load()
+	n := len(positions)
+	for n > 0 && positions[n-1] > end {
+		n--
+	}
+	return positions[:n]
+}
+
+// readStream yields the published events of one stream: forward from
+// version from (0 = 1), or backward from version from (End = the last).
+func (e *engine) readStream(ctx context.Context, name string, from uint64, dir Direction) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		if e.closed.Load() {
+			yield(Event{}, ErrClosed)
+			return
+		}
+		positions := e.streamPositions(name)
+		n := uint64(len(positions))
+		step := func(i uint64, v uint64) bool {
+			if i%ctxCheckEvery == ctxCheckEvery-1 {
+				if err := ctx.Err(); err != nil {
+					yield(Event{}, err)
+					return false
+				}
+			}
+			return yield(e.log.event(positions[v-1]), nil)
+		}
+		if dir == Backward {
+			var i uint64
+			for v := min(from, n); v >= 1; v-- {
+				if !step(i, v) {
+					return
+				}
+				i++
+			}
+			return
+		}
+		var i uint64
+		for v := max(from, 1); v <= n; v++ {
+			if !step(i, v) {
+				return
+			}
+			i++
+		}
+	}
+}
+
+// subscribe yields every event from position from (0 = 1) on, in order, and
+// then waits for new ones, until the context ends, the engine closes or the
+// caller stops. It keeps no buffer: a slow subscriber simply reads the log
+// later, and writers never wait for it.
+func (e *engine) subscribe(ctx context.Context, from uint64) iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		next := max(from, 1)
+		for {
+			if err := ctx.Err(); err != nil {
+				yield(Event{}, err)
+				return
+			}
+			if e.closed.Load() {
+				yield(Event{}, ErrClosed)
+				return
+			}
+			end := e.log.published.Load()
+			for ; next <= end; next++ {
+				if next%ctxCheckEvery == 0 {
+					if err := ctx.Err(); err != nil {
+						yield(Event{}, err)
+						return
+					}
+				}
+				if !yield(e.log.event(next), nil) {
+					return
+				}
+			}
+			if err := e.waitBeyond(ctx, next); err != nil {
+				yield(Event{}, err)
+				return
+			}
+		}
+	}
+}
+
+// version returns the published version of a stream (0: no events).
+func (e *engine) version(name string) uint64 {
+	return uint64(len(e.streamPositions(name)))
+}
+
+// stats fills the fields of Stats the engine knows.
+func (e *engine) stats() Stats {
+	e.mu.RLock()
+	streams := len(e.streams)
+	e.mu.RUnlock()
+	return Stats{
+		Streams:      streams,
+		Events:       e.log.published.Load(),
+		Appends:      e.appends.Load(),
+		Deduplicated: e.deduplicated.Load(),
+		Conflicts:    e.conflicts.Load(),
+	}
+}
