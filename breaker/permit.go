@@ -207,18 +207,23 @@ func (p Permit) failPanicked() {
 
 // Do calls fn if b admits a call, records its result and returns it. If b
 // rejects the call, Do returns the zero T and an *OpenError
-// (errors.Is(err, ErrOpen)) without calling fn. If ctx is already done, Do
-// returns ctx.Err() without calling fn or taking a half-open slot.
+// (errors.Is(err, ErrOpen)) without calling fn. If ctx is already done when
+// the call is admitted, Do returns ctx.Err() without calling fn and releases
+// the permit unrecorded.
 //
 // fn's error is returned unchanged. If fn panics, the call is recorded as a
 // failure, its permit released, and the panic continues unrecovered (its
 // stack intact).
 func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
-	if err := ctx.Err(); err != nil {
-		var zero T
-		return zero, err
-	}
 	p, err := b.Allow()
+	if err == nil {
+		// Checked after admission so that the rejection path stays a
+		// single atomic load.
+		err = ctx.Err()
+		if err != nil {
+			b.finish(p, Ignore)
+		}
+	}
 	if err != nil {
 		var zero T
 		return zero, err

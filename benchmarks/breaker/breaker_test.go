@@ -1,0 +1,120 @@
+// Package breakerbench compares distkit's circuit breaker with its peers on
+// the same workloads: a closed breaker passing a successful call, and an
+// open breaker rejecting one.
+package breakerbench
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	resiliency "github.com/eapache/go-resiliency/breaker"
+	"github.com/failsafe-go/failsafe-go"
+	"github.com/failsafe-go/failsafe-go/circuitbreaker"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/distkit/distkit/breaker"
+)
+
+var errBoom = errors.New("boom")
+
+// The protected call of every case: succeed with a value.
+func work() (int, error)                  { return 1, nil }
+func workCtx(context.Context) (int, error) { return 1, nil }
+func workErr() error                      { return nil }
+
+// openFor is longer than any run, so an open breaker stays open.
+const openFor = time.Hour
+
+// BenchmarkBreakerClosed measures a successful call through a closed
+// breaker with each library's default window and rules.
+func BenchmarkBreakerClosed(b *testing.B) {
+	ctx := context.Background()
+	b.Run("distkit", func(b *testing.B) {
+		br := breaker.New(breaker.Config{})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := breaker.Do(ctx, br, workCtx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("gobreaker", func(b *testing.B) {
+		cb := gobreaker.NewCircuitBreaker[int](gobreaker.Settings{})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := cb.Execute(work); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("failsafe", func(b *testing.B) {
+		exec := failsafe.With[int](circuitbreaker.NewWithDefaults[int]())
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := exec.Get(work); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resiliency", func(b *testing.B) {
+		cb := resiliency.New(5, 1, openFor)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := cb.Run(workErr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkBreakerOpen measures the rejection of a call by a breaker that
+// one failure has opened.
+func BenchmarkBreakerOpen(b *testing.B) {
+	ctx := context.Background()
+	b.Run("distkit", func(b *testing.B) {
+		br := breaker.New(breaker.Config{ConsecutiveFailures: 1, OpenDuration: openFor})
+		_, _ = breaker.Do(ctx, br, func(context.Context) (int, error) { return 0, errBoom })
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := breaker.Do(ctx, br, workCtx); !errors.Is(err, breaker.ErrOpen) {
+				b.Fatalf("got %v, want a rejection", err)
+			}
+		}
+	})
+	b.Run("gobreaker", func(b *testing.B) {
+		cb := gobreaker.NewCircuitBreaker[int](gobreaker.Settings{
+			Timeout:     openFor,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= 1 },
+		})
+		_, _ = cb.Execute(func() (int, error) { return 0, errBoom })
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := cb.Execute(work); !errors.Is(err, gobreaker.ErrOpenState) {
+				b.Fatalf("got %v, want a rejection", err)
+			}
+		}
+	})
+	b.Run("failsafe", func(b *testing.B) {
+		cb := circuitbreaker.NewBuilder[int]().WithFailureThreshold(1).WithDelay(openFor).Build()
+		exec := failsafe.With[int](cb)
+		_, _ = exec.Get(func() (int, error) { return 0, errBoom })
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := exec.Get(work); !errors.Is(err, circuitbreaker.ErrOpen) {
+				b.Fatalf("got %v, want a rejection", err)
+			}
+		}
+	})
+	b.Run("resiliency", func(b *testing.B) {
+		cb := resiliency.New(1, 1, openFor)
+		_ = cb.Run(func() error { return errBoom })
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := cb.Run(workErr); !errors.Is(err, resiliency.ErrBreakerOpen) {
+				b.Fatalf("got %v, want a rejection", err)
+			}
+		}
+	})
+}
