@@ -20,9 +20,9 @@ import (
 var errBoom = errors.New("boom")
 
 // The protected call of every case: succeed with a value.
-func work() (int, error)                  { return 1, nil }
+func work() (int, error)                   { return 1, nil }
 func workCtx(context.Context) (int, error) { return 1, nil }
-func workErr() error                      { return nil }
+func workErr() error                       { return nil }
 
 // openFor is longer than any run, so an open breaker stays open.
 const openFor = time.Hour
