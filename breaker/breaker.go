@@ -134,7 +134,7 @@ func (b *Breaker) endOpenPeriod(gen uint64) {
 		b.mu.Unlock()
 		return
 	}
-	b.transitionLocked(StateHalfOpen, b.clockLocked())
+	b.transitionLocked(StateHalfOpen)
 	b.unlockAndNotify()
 }
 
@@ -147,8 +147,9 @@ func (b *Breaker) clockLocked() int64 {
 
 // transitionLocked moves the breaker to state to, starting a new generation
 // so that results of calls admitted before are discarded.
-func (b *Breaker) transitionLocked(to State, now int64) {
+func (b *Breaker) transitionLocked(to State) {
 	from := b.state
+	now := b.clockLocked()
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
@@ -243,7 +244,6 @@ func (b *Breaker) Reset() { b.setState(StateClosed) }
 
 func (b *Breaker) setState(to State) {
 	b.mu.Lock()
-	now := b.clockLocked()
 	if b.state == to {
 		// Same state: start afresh but report no transition.
 		b.gen++
@@ -251,11 +251,11 @@ func (b *Breaker) setState(to State) {
 			b.win.reset()
 			b.consecutive, b.reopens = 0, 0
 		}
-		b.storeWordLocked(now)
+		b.storeWordLocked(b.clockLocked())
 		b.mu.Unlock()
 		return
 	}
-	b.transitionLocked(to, now)
+	b.transitionLocked(to)
 	b.unlockAndNotify()
 }
 

@@ -57,7 +57,7 @@ func (b *Breaker) allowProbe() (Permit, error) {
 		}
 		// Every slot has been held for ProbeTimeout: the probes are stuck
 		// or their permits were lost. Count it as a failed attempt.
-		b.transitionLocked(StateOpen, now)
+		b.transitionLocked(StateOpen)
 		err := b.openErr.Load()
 		b.unlockAndNotify()
 		return Permit{}, err
@@ -136,6 +136,8 @@ func (b *Breaker) record(p Permit, o Outcome, slow bool, now int64) {
 		return
 	}
 	if b.timed {
+		// Keep the window's time monotone; untimed breakers never look at
+		// now outside transitions, which read the clock themselves.
 		now = max(now, b.lastClockRead)
 		b.lastClockRead = now
 	}
@@ -160,7 +162,7 @@ func (b *Breaker) recordClosedLocked(o Outcome, slow bool, now int64) {
 	}
 	b.win.add(now, failed, slow)
 	if b.shouldTripLocked(now) {
-		b.transitionLocked(StateOpen, now)
+		b.transitionLocked(StateOpen)
 		return
 	}
 	b.storeWordLocked(now) // the window may have turned clean or dirty
@@ -188,11 +190,11 @@ func (b *Breaker) recordProbeLocked(o Outcome, slow bool, now int64) {
 	switch {
 	case o == Ignore:
 	case o == Failure || (slow && b.slowRule):
-		b.transitionLocked(StateOpen, now)
+		b.transitionLocked(StateOpen)
 	default:
 		b.probeWins++
 		if b.probeWins >= b.cfg.SuccessesToClose {
-			b.transitionLocked(StateClosed, now)
+			b.transitionLocked(StateClosed)
 		}
 	}
 }

@@ -1,0 +1,5 @@
+package breaker_test
+
+import "runtime"
+
+var runtime_Goexit = runtime.Goexit
