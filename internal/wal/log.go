@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Record is one entry of the log. Index starts at 1 and is gap-free.
@@ -52,14 +53,15 @@ var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan error,
 
 // Stats is a snapshot of a Log's counters.
 type Stats struct {
-	Appends      uint64 // Append calls that enqueued records
-	Records      uint64 // records enqueued by those calls
-	Writes       uint64 // write calls to segment files (one per group)
-	Syncs        uint64 // fsyncs of segment files
-	BytesWritten uint64 // bytes written to segment files
-	Segments     int    // segment files in the log
-	LastIndex    uint64 // last acknowledged index
-	Failed       bool   // a write or fsync failed; the log refuses writes
+	Appends      uint64        // Append calls that enqueued records
+	Records      uint64        // records enqueued by those calls
+	Writes       uint64        // write calls to segment files (one per group)
+	Syncs        uint64        // fsyncs of segment files
+	SyncTime     time.Duration // total time spent in those fsyncs
+	BytesWritten uint64        // bytes written to segment files
+	Segments     int           // segment files in the log
+	LastIndex    uint64        // last acknowledged index
+	Failed       bool          // a write or fsync failed; the log refuses writes
 
 	RecoveryTruncated uint64 // bytes Open cut off the damaged segment
 	RecoveryRemoved   int    // later segment files Open removed after damage
