@@ -97,7 +97,7 @@ func gcd(a, b uint64) uint64 {
 // O(W log n) time.
 func pfairSchedule(w []uint64, total uint64) []uint16 {
 	sched := make([]uint16, total)
-	next := make([]uint64, len(w)) // 1-based index of each endpoint's next pick
+	next := make([]uint64, len(w))   // 1-based index of each endpoint's next pick
 	deadline := func(i int) uint64 { // ceil(k*W / w)
 		return (next[i]*total + w[i] - 1) / w[i]
 	}
