@@ -163,7 +163,25 @@ func (c Clock) Compare(o Clock) Order {
 	a, b := c.entries, o.entries
 	// less: some counter of c is below o's; more: some counter is above.
 	less, more := false, false
-	i, j := 0, 0
+	// Fast path for the common case of clocks over the same actors: walk
+	// the shared prefix in lockstep, leaving the general merge walk for the
+	// first actor that differs.
+	k := 0
+	if n := min(len(a), len(b)); n > 0 {
+		a, b := a[:n], b[:n]
+		for ; k < n; k++ {
+			x, y := a[k], b[k]
+			if x.Actor != y.Actor {
+				break
+			}
+			less = less || x.Counter < y.Counter
+			more = more || x.Counter > y.Counter
+		}
+		if less && more {
+			return Concurrent
+		}
+	}
+	i, j := k, k
 	for i < len(a) && j < len(b) {
 		x, y := a[i], b[j]
 		switch {
@@ -328,6 +346,9 @@ func (c Clock) TickInto(buf []Entry, a Actor) (Clock, error) {
 	i, found := c.find(a)
 	if found && c.entries[i].Counter == MaxCounter {
 		return c, &ActorError{Actor: a, Err: ErrCounterOverflow}
+	}
+	if n := len(c.entries) + 1; cap(buf) < n {
+		buf = make([]Entry, 0, n)
 	}
 	out := append(buf[:0], c.entries[:i]...)
 	if found {

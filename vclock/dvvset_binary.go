@@ -2,8 +2,13 @@ package vclock
 
 import (
 	"encoding/binary"
+	"errors"
 	"strconv"
 )
+
+// errShrunk reports a value encoder that returned fewer bytes than it was
+// given: it must only append.
+var errShrunk = errors.New("vclock: value encoder removed bytes it was given")
 
 // MaxSiblings is the largest number of values a decoder accepts in one
 // DVVSet (65,536). A register with that many siblings has a client that
@@ -57,10 +62,14 @@ func (s DVVSet[V]) AppendBinary(b []byte, appendValue func(b []byte, v V) ([]byt
 // needs no scratch buffer.
 func appendSized[V any](b []byte, v V, appendValue func([]byte, V) ([]byte, error)) ([]byte, error) {
 	start := len(b)
-	b, err := appendValue(b, v)
+	out, err := appendValue(b, v)
 	if err != nil {
-		return b[:start], err
+		return b, err
 	}
+	if len(out) < start {
+		return b, errShrunk
+	}
+	b = out
 	size := len(b) - start
 	var prefix [binary.MaxVarintLen64]byte
 	p := binary.PutUvarint(prefix[:], uint64(size))

@@ -14,12 +14,18 @@ import (
 // forward.
 const DefaultMaxOffset = 500 * time.Millisecond
 
+// NoOffsetLimit as HLCConfig.MaxOffset turns the offset check off, for
+// example to replay timestamps from an archive. A single remote clock that
+// is wrong then moves this clock, and all it talks to, as far ahead as it
+// likes.
+const NoOffsetLimit time.Duration = math.MaxInt64
+
 // HLCConfig configures an [HLC]. The zero value means every default.
 type HLCConfig struct {
 	// MaxOffset is how far a remote timestamp's wall time may be ahead of
 	// the local wall clock for Update to accept it. Zero means
-	// DefaultMaxOffset. It must not be negative; to accept any remote time,
-	// set it to math.MaxInt64.
+	// DefaultMaxOffset; NoOffsetLimit accepts any remote time. It must not
+	// be negative.
 	MaxOffset time.Duration
 }
 
@@ -114,7 +120,7 @@ func (h *HLC) Update(remote Timestamp) (Timestamp, error) {
 		maxOffset = DefaultMaxOffset
 	}
 	ahead := remote.WallMillis() - phys.WallMillis()
-	if ahead > 0 && (ahead > maxOffset.Milliseconds() || maxOffset < time.Millisecond) {
+	if ahead > 0 && maxOffset != NoOffsetLimit && (ahead > maxOffset.Milliseconds() || maxOffset < time.Millisecond) {
 		h.rejected.Add(1)
 		return 0, &OffsetError{
 			Remote:    remote,
