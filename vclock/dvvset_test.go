@@ -11,7 +11,7 @@ import (
 )
 
 func appendStringValue(b []byte, v string) ([]byte, error) { return append(b, v...), nil }
-func decodeStringValue(b []byte) (string, error)         { return string(b), nil }
+func decodeStringValue(b []byte) (string, error)           { return string(b), nil }
 
 // fatalfer is what checkDVVInvariants needs of *testing.T and *rapid.T.
 type fatalfer interface {
