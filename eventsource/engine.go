@@ -68,25 +68,64 @@ func (e *engine) stage(name string, expected ExpectedVersion, events []EventData
 	var pos uint64
 	for i := range events {
 		ev := &events[i]
-		version := current + uint64(i) + 1
-		pos = e.log.stage(record{
-			stream:   s,
-			id:       ev.ID,
-			typ:      ev.Type,
-			version:  version,
-			unixNano: now,
-			data:     e.arena.copy(ev.Data),
-			meta:     e.arena.copy(ev.Metadata),
-		})
-		s.positions = append(s.positions, pos)
-		if ev.ID != "" {
-			if s.ids == nil {
-				s.ids = make(map[string]uint64)
-			}
-			s.ids[ev.ID] = version
-		}
+		pos = e.add(s, ev.ID, ev.Type, current+uint64(i)+1, now, ev.Data, ev.Metadata)
 	}
 	return AppendResult{Version: current + uint64(len(events)), Position: pos}, nil
+}
+
+// add stages one event of s at the next position and indexes it. The caller
+// holds mu and has checked that version follows the stream's last one.
+func (e *engine) add(s *stream, id, typ string, version uint64, unixNano int64, data, meta []byte) uint64 {
+	pos := e.log.stage(record{
+		stream:   s,
+		id:       id,
+		typ:      typ,
+		version:  version,
+		unixNano: unixNano,
+		data:     e.arena.copy(data),
+		meta:     e.arena.copy(meta),
+	})
+	s.positions = append(s.positions, pos)
+	if id != "" {
+		if s.ids == nil {
+			s.ids = make(map[string]uint64)
+		}
+		s.ids[id] = version
+	}
+	return pos
+}
+
+// restore stages an event read back from a FileStore's log. Its version must
+// follow the stream's and its ID must be new to the stream, as Append
+// guaranteed when it was written; anything else is corruption. types interns
+// event type names, which repeat.
+func (e *engine) restore(d *decodedRecord, types map[string]string) error {
+	s := e.streams[string(d.stream)]
+	var current uint64
+	if s != nil {
+		current = uint64(len(s.positions))
+	}
+	if d.version != current+1 {
+		return fmt.Errorf("%w: stream %q continues at version %d after %d", ErrCorrupt, d.stream, d.version, current)
+	}
+	if s == nil {
+		s = &stream{name: string(d.stream)}
+		e.streams[s.name] = s
+	}
+	var id string
+	if len(d.id) > 0 {
+		id = string(d.id)
+		if _, dup := s.ids[id]; dup {
+			return fmt.Errorf("%w: stream %q holds event id %q twice", ErrCorrupt, s.name, id)
+		}
+	}
+	typ, ok := types[string(d.typ)]
+	if !ok {
+		typ = string(d.typ)
+		types[typ] = typ
+	}
+	e.add(s, id, typ, d.version, d.unixNano, d.data, d.meta)
+	return nil
 }
 
 // checkIDs decides the fate of an append whose event IDs are already in the
