@@ -3,6 +3,7 @@ module github.com/distkit/distkit/benchmarks
 go 1.26.0
 
 require (
+	github.com/DistributedClocks/GoVector v0.0.0-20240117185643-ae07272d0ebd
 	github.com/avast/retry-go/v5 v5.1.1
 	github.com/buraksezer/consistent v0.10.0
 	github.com/cenkalti/backoff/v5 v5.0.3
