@@ -8,17 +8,22 @@ import (
 )
 
 // The breaker's word packs what the lock-free paths need into one atomic
-// uint64: the state, whether the window is clean (a success would change
-// nothing), and the generation, which every transition increments. A
-// Permit remembers the word it was admitted under, so a result that arrives
-// after a transition is recognised and discarded.
+// uint64: the state, two flags, and the generation, which every transition
+// increments. A Permit remembers the word it was admitted under, so a
+// result that arrives after a transition is recognised and discarded.
 const (
-	stateBits  = 3
-	stateMask  = 1<<stateBits - 1
-	cleanBit   = 1 << stateBits
-	genShift   = stateBits + 1
-	genOne     = 1 << genShift
-	sameGenAnd = ^uint64(cleanBit) // masks out the clean bit to compare state and generation
+	stateBits = 3
+	stateMask = 1<<stateBits - 1
+	// cleanBit: closed, and the window holds no failures or slow calls, so
+	// a success cannot trip anything.
+	cleanBit = 1 << stateBits
+	// plainBit: closed and no slow-call timing, so admission needs no
+	// clock read.
+	plainBit = cleanBit << 1
+	// noopBit: clean, plain and a full count window, so a success changes
+	// nothing at all and is not recorded.
+	noopBit  = plainBit << 1
+	genShift = stateBits + 3
 )
 
 // Breaker is a circuit breaker. It is safe for concurrent use; create it
@@ -100,8 +105,16 @@ func (b *Breaker) now() int64 { return int64(time.Since(b.base)) }
 // lock-free paths.
 func (b *Breaker) storeWordLocked(now int64) {
 	w := b.gen<<genShift | uint64(b.state)
-	if b.state == StateClosed && b.win.clean(now) {
-		w |= cleanBit
+	if b.state == StateClosed {
+		if b.slowNanos == 0 {
+			w |= plainBit
+		}
+		if b.win.clean(now) {
+			w |= cleanBit
+			if w&plainBit != 0 && b.tw == nil {
+				w |= noopBit
+			}
+		}
 	}
 	b.word.Store(w)
 }

@@ -22,14 +22,20 @@ type Permit struct {
 // Allow is the two-step form for middleware; Do wraps it for a function.
 func (b *Breaker) Allow() (Permit, error) {
 	w := b.word.Load()
+	if w&plainBit != 0 {
+		return Permit{b: b, word: w}, nil
+	}
+	if w&stateMask == uint64(StateOpen) {
+		return Permit{}, b.openErr.Load()
+	}
+	return b.allowOther(w)
+}
+
+// allowOther is Allow for every case but a plain closed or open breaker.
+func (b *Breaker) allowOther(w uint64) (Permit, error) {
 	switch State(w & stateMask) {
 	case StateClosed:
-		if b.slowNanos > 0 {
-			return Permit{b: b, word: w, start: b.now()}, nil
-		}
-		return Permit{b: b, word: w}, nil
-	case StateOpen:
-		return Permit{}, b.openErr.Load()
+		return Permit{b: b, word: w, start: b.now()}, nil
 	case StateDisabled:
 		return Permit{b: b, word: w}, nil
 	case StateForcedOpen:
@@ -79,7 +85,11 @@ func (b *Breaker) allowProbe() (Permit, error) {
 // ignored and everything else is a failure). Results of calls admitted
 // before the breaker changed state are discarded.
 func (p Permit) Done(err error) {
-	if p.b != nil {
+	switch {
+	case p.b == nil:
+	case err == nil:
+		p.b.succeed(p)
+	default:
 		p.b.finish(p, p.b.classify(nil, err))
 	}
 }
@@ -104,6 +114,16 @@ func (b *Breaker) classify(ctx context.Context, err error) Outcome {
 		return Ignore
 	}
 	return Failure
+}
+
+// succeed records a success. Small enough to inline: on a clean count
+// window with no slow-call timing, a success changes nothing, so it is one
+// atomic load.
+func (b *Breaker) succeed(p Permit) {
+	if p.word&noopBit != 0 && b.word.Load() == p.word {
+		return
+	}
+	b.finish(p, Success)
 }
 
 // finish records outcome o of the call admitted by p. The common case, a
@@ -217,17 +237,23 @@ func (p Permit) failPanicked() {
 // failure, its permit released, and the panic continues unrecovered (its
 // stack intact).
 func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
-	p, err := b.Allow()
-	if err == nil {
-		// Checked after admission so that the rejection path stays a
-		// single atomic load.
-		err = ctx.Err()
-		if err != nil {
-			b.finish(p, Ignore)
+	var zero T
+	// Allow, unrolled: Do is the hot path and Allow is too big to inline.
+	w := b.word.Load()
+	p := Permit{b: b, word: w}
+	if w&plainBit == 0 {
+		if w&stateMask == uint64(StateOpen) {
+			return zero, b.openErr.Load()
+		}
+		var err error
+		if p, err = b.allowOther(w); err != nil {
+			return zero, err
 		}
 	}
-	if err != nil {
-		var zero T
+	// Checked after admission so that the rejection path stays a single
+	// atomic load.
+	if err := ctx.Err(); err != nil {
+		b.finish(p, Ignore)
 		return zero, err
 	}
 	returned := false
@@ -238,6 +264,10 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, err
 	}()
 	v, err := fn(ctx)
 	returned = true
-	b.finish(p, b.classify(ctx, err))
+	if err == nil {
+		b.succeed(p)
+	} else {
+		b.finish(p, b.classify(ctx, err))
+	}
 	return v, err
 }
