@@ -118,3 +118,86 @@ func BenchmarkBreakerOpen(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkBreakerClosedTimeWindow measures a successful call through a
+// closed breaker that keeps a rolling time window (10s in 1s buckets)
+// behind a failure-rate rule.
+func BenchmarkBreakerClosedTimeWindow(b *testing.B) {
+	ctx := context.Background()
+	b.Run("distkit", func(b *testing.B) {
+		br := breaker.New(breaker.Config{WindowDuration: 10 * time.Second, WindowBuckets: 10, FailureRate: 50})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := breaker.Do(ctx, br, workCtx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("gobreaker", func(b *testing.B) {
+		cb := gobreaker.NewCircuitBreaker[int](gobreaker.Settings{
+			Interval:     10 * time.Second,
+			BucketPeriod: time.Second,
+			ReadyToTrip: func(c gobreaker.Counts) bool {
+				return c.Requests >= 10 && c.TotalFailures*2 >= c.Requests
+			},
+		})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := cb.Execute(work); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("failsafe", func(b *testing.B) {
+		cb := circuitbreaker.NewBuilder[int]().WithFailureRateThreshold(50, 10, 10*time.Second).Build()
+		exec := failsafe.With[int](cb)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := exec.Get(work); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkBreakerClosedParallel is BenchmarkBreakerClosed from every P at
+// once: the cost of contention on a shared breaker.
+func BenchmarkBreakerClosedParallel(b *testing.B) {
+	ctx := context.Background()
+	b.Run("distkit", func(b *testing.B) {
+		br := breaker.New(breaker.Config{})
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_, _ = breaker.Do(ctx, br, workCtx)
+			}
+		})
+	})
+	b.Run("gobreaker", func(b *testing.B) {
+		cb := gobreaker.NewCircuitBreaker[int](gobreaker.Settings{})
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_, _ = cb.Execute(work)
+			}
+		})
+	})
+	b.Run("failsafe", func(b *testing.B) {
+		exec := failsafe.With[int](circuitbreaker.NewWithDefaults[int]())
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_, _ = exec.Get(work)
+			}
+		})
+	})
+	b.Run("resiliency", func(b *testing.B) {
+		cb := resiliency.New(5, 1, openFor)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				_ = cb.Run(workErr)
+			}
+		})
+	})
+}
