@@ -86,14 +86,9 @@ type Client struct {
 	owned *http.Transport // nil when the caller supplied HTTPClient
 	epoch atomic.Uint64   // last epoch the server reported; 0 = unknown
 
+	cache *snapshotCache
 	mu    sync.Mutex
-	cache map[string]cached
 	stats ClientStats
-}
-
-type cached struct {
-	snap    Snapshot
-	fetched time.Time
 }
 
 // ClientStats counts a Client's work.
@@ -135,7 +130,7 @@ func NewClient(cfg ClientConfig) *Client {
 	if cfg.MaxCached == 0 {
 		cfg.MaxCached = DefaultMaxCached
 	}
-	c := &Client{cfg: cfg, base: trimSlash(cfg.URL), http: cfg.HTTPClient, cache: make(map[string]cached)}
+	c := &Client{cfg: cfg, base: trimSlash(cfg.URL), http: cfg.HTTPClient, cache: newSnapshotCache(cfg.MaxCached)}
 	if c.http == nil {
 		c.owned = http.DefaultTransport.(*http.Transport).Clone()
 		c.http = &http.Client{Transport: c.owned}
@@ -168,13 +163,7 @@ func (c *Client) Stats() ClientStats {
 // CacheAge returns how old the last good answer for service is, and false
 // if there is none.
 func (c *Client) CacheAge(service string) (time.Duration, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.cache[service]
-	if !ok {
-		return 0, false
-	}
-	return time.Since(e.fetched), true
+	return c.cache.age(service)
 }
 
 // Register registers an instance with the server. Errors are those of
@@ -283,24 +272,8 @@ func (c *Client) query(ctx context.Context, service string, index, epoch uint64,
 			snap.Routable = append(snap.Routable, inst)
 		}
 	}
-	c.remember(snap)
+	c.cache.put(snap)
 	return snap, out.Epoch, nil
-}
-
-func (c *Client) remember(snap Snapshot) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.cache[snap.Service]; !ok && len(c.cache) >= c.cfg.MaxCached {
-		var oldest string
-		var at time.Time
-		for name, e := range c.cache {
-			if oldest == "" || e.fetched.Before(at) {
-				oldest, at = name, e.fetched
-			}
-		}
-		delete(c.cache, oldest)
-	}
-	c.cache[snap.Service] = cached{snap: snap, fetched: time.Now()}
 }
 
 // stale answers a failed lookup from the cache when allowed.
@@ -308,19 +281,17 @@ func (c *Client) stale(ctx context.Context, service string, err error) (Snapshot
 	if ctx.Err() != nil || !serverFailed(err) {
 		return Snapshot{}, err
 	}
-	c.mu.Lock()
-	e, ok := c.cache[service]
-	age := time.Since(e.fetched)
-	if !ok || age > c.cfg.MaxStale {
-		c.mu.Unlock()
+	snap, stale, ok := c.cache.serveStale(service, c.cfg.MaxStale, err)
+	if !ok {
 		return Snapshot{}, err
 	}
+	c.mu.Lock()
 	c.stats.StaleServed++
 	c.mu.Unlock()
 	if c.cfg.OnStale != nil {
-		c.cfg.OnStale(service, age, err)
+		c.cfg.OnStale(service, stale.Age, err)
 	}
-	return e.snap, &StaleError{Service: service, Age: age, Err: err}
+	return snap, stale
 }
 
 // do POSTs a JSON body and decodes the answer into out (if not nil).

@@ -233,7 +233,7 @@ func TestClientSurvivesServerRestart(t *testing.T) {
 	// Stale data has a bound.
 	s.stop()
 	strict := newTestClient(t, s.url(), ClientConfig{MaxStale: time.Nanosecond})
-	strict.remember(snap)
+	strict.cache.put(snap)
 	_, err = strict.Lookup(ctx, "api")
 	assert.ErrorIs(t, err, ErrUnavailable)
 	assert.False(t, errors.As(err, &stale), "data older than MaxStale is not served")
