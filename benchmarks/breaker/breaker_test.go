@@ -149,7 +149,7 @@ func BenchmarkBreakerClosedTimeWindow(b *testing.B) {
 		}
 	})
 	b.Run("failsafe", func(b *testing.B) {
-		cb := circuitbreaker.NewBuilder[int]().WithFailureRateThreshold(50, 10, 10*time.Second).Build()
+		cb := circuitbreaker.NewBuilder[int]().WithFailureRateThreshold(0.5, 10, 10*time.Second).Build()
 		exec := failsafe.With[int](cb)
 		b.ReportAllocs()
 		for b.Loop() {
