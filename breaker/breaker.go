@@ -30,7 +30,7 @@ const (
 // with New. See the package documentation for the state machine.
 type Breaker struct {
 	// Read by every call; written only on transitions and when the window
-	// turns clean or dirty.
+	// turns clean or dirty, so that readers on other cores keep their copy.
 	word    atomic.Uint64
 	openErr atomic.Pointer[OpenError] // rejection of the current open period
 
@@ -116,7 +116,9 @@ func (b *Breaker) storeWordLocked(now int64) {
 			}
 		}
 	}
-	b.word.Store(w)
+	if b.word.Load() != w {
+		b.word.Store(w)
+	}
 }
 
 // State returns the current state. An open breaker whose open duration has

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"sync/atomic"
 )
 
 // DefaultMaxBreakers is the number of breakers a Group holds by default.
@@ -39,6 +40,21 @@ type Group struct {
 	breakers sync.Map // name -> *Breaker; lock-free lookups of existing names
 	mu       sync.Mutex
 	n        int // breakers stored, under mu
+	refused  atomic.Uint64
+}
+
+// GroupStats is a snapshot of a Group for metrics.
+type GroupStats struct {
+	// Breakers is the number of breakers in the group.
+	Breakers int
+	// Refused counts the Get calls answered with ErrGroupFull.
+	Refused uint64
+}
+
+// Stats returns a snapshot of g. Use All and Breaker.Stats for the state
+// of each breaker.
+func (g *Group) Stats() GroupStats {
+	return GroupStats{Breakers: g.Len(), Refused: g.refused.Load()}
 }
 
 // NewGroup returns an empty group. It panics if cfg.Validate reports an
@@ -66,6 +82,7 @@ func (g *Group) Get(name string) (*Breaker, error) {
 		return b.(*Breaker), nil
 	}
 	if g.n >= g.max {
+		g.refused.Add(1)
 		return nil, fmt.Errorf("%w: %d breakers, cannot add %q", ErrGroupFull, g.max, name)
 	}
 	cfg := g.cfg

@@ -32,6 +32,7 @@ func TestGroupCreatesLazilyAndIsBounded(t *testing.T) {
 	assert.Nil(t, c)
 	assert.Contains(t, err.Error(), `"c"`, "the error names the key")
 	assert.Equal(t, 2, g.Len())
+	assert.Equal(t, breaker.GroupStats{Breakers: 2, Refused: 1}, g.Stats(), "Stats counts refusals")
 
 	_ = call(a, errBoom)
 	assert.Equal(t, breaker.StateOpen, a.State(), "breakers use the group's config")
