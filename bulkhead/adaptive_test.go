@@ -111,7 +111,7 @@ func TestGradientConvergesToKnee(t *testing.T) {
 					MaxConcurrent: start, MaxQueued: 1000,
 					Adaptive: bulkhead.Adaptive{Algorithm: bulkhead.Gradient, MaxLimit: 500},
 				})
-				limits := simulate(t, b, newServer(knee, 100*time.Millisecond), 3*knee, 40*time.Second, 20*time.Second, nil)
+				limits := simulate(t, b, newServer(knee, 100*time.Millisecond), 2*knee, 30*time.Second, 15*time.Second, nil)
 				assertNearKnee(t, limits, knee)
 			})
 		})

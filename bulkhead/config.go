@@ -35,7 +35,7 @@ const (
 	AIMD
 	// Gradient compares the latency of recent calls with the latency the
 	// dependency has when it is not queueing (the lowest seen, measured
-	// again every ProbeInterval calls by halving the limit briefly) and
+	// again every ProbeInterval calls by briefly halving the concurrency) and
 	// moves the limit toward limit × Tolerance × baseline / latency +
 	// QueueSize. It settles near Tolerance times the concurrency at which
 	// latency starts to rise: the dependency's knee. It is in the style of
@@ -108,7 +108,7 @@ type Adaptive struct {
 	// DefaultQueueSize (2).
 	QueueSize int
 	// ProbeInterval is the number of calls between Gradient's baseline
-	// probes, which halve the limit until a few calls have been measured
+	// probes, which halve the concurrency until a few calls have been measured
 	// at low concurrency. Zero means DefaultProbeInterval (1000).
 	ProbeInterval int
 }

@@ -72,8 +72,8 @@ func (a *aimd) sample(rtt, start, now time.Duration, inflight int, dropped bool)
 // Netflix's Gradient2 takes a long-term average of latency as its
 // baseline, which rises under sustained overload and lets the limit creep
 // up with it. Here the baseline only falls between probes; every
-// probeInterval calls the limit is halved until a few calls that started
-// at that lower concurrency have been measured, their mean latency
+// probeInterval calls the concurrency is halved until a few calls that
+// started at that lower concurrency have been measured, their mean latency
 // becomes the new baseline (so a dependency that really got slower is
 // followed), and the limit is restored.
 type gradient struct {
@@ -89,6 +89,7 @@ type gradient struct {
 	windowSum      float64 // rtt total of the current window, nanoseconds
 	windowCount    int
 	windowInflight int // most calls in flight seen in the window
+	lastInflight   int // windowInflight of the last complete window
 
 	probing    bool
 	probeLimit float64
@@ -123,6 +124,7 @@ func (g *gradient) sample(rtt, _, _ time.Duration, inflight int, _ bool) int {
 	}
 	latency := g.windowSum / float64(g.windowCount)
 	busy := float64(g.windowInflight) >= g.limit/2
+	g.lastInflight = g.windowInflight
 	g.windowSum, g.windowCount, g.windowInflight = 0, 0, 0
 	g.baseline = min(g.baseline, latency)
 
@@ -135,10 +137,17 @@ func (g *gradient) sample(rtt, _, _ time.Duration, inflight int, _ bool) int {
 	return int(g.limit)
 }
 
+// startProbe halves the concurrency actually seen, not the limit: a limit
+// far above the demand would otherwise be halved to no effect, and the
+// probe would measure the loaded latency as the baseline.
 func (g *gradient) startProbe() {
 	g.probing = true
 	g.saved = g.limit
-	g.probeLimit = max(g.min, math.Floor(g.limit/2))
+	seen := g.limit
+	if g.lastInflight > 0 {
+		seen = min(seen, float64(g.lastInflight))
+	}
+	g.probeLimit = max(g.min, math.Floor(seen/2))
 	g.limit = g.probeLimit
 	g.probeSum, g.probeGood, g.probeSeen = 0, 0, 0
 }
