@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"iter"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 )
@@ -161,48 +162,30 @@ func (c Clock) AppendEntries(dst []Entry) []Entry {
 // It never allocates.
 func (c Clock) Compare(o Clock) Order {
 	a, b := c.entries, o.entries
-	// less: some counter of c is below o's; more: some counter is above.
-	less, more := false, false
-	// Fast path for the common case of clocks over the same actors: walk
-	// the shared prefix in lockstep, leaving the general merge walk for the
-	// first actor that differs.
-	k := 0
-	if n := min(len(a), len(b)); n > 0 {
-		a, b := a[:n], b[:n]
-		for ; k < n; k++ {
+	if len(a) == len(b) {
+		// Clocks over the same actors are the common case: compare them in
+		// lockstep without branches, and fall back to the general walk only
+		// if some actor differs.
+		b = b[:len(a)]
+		var actorDiff, less, more uint64
+		for k := range a {
 			x, y := a[k], b[k]
-			if x.Actor != y.Actor {
-				break
-			}
-			less = less || x.Counter < y.Counter
-			more = more || x.Counter > y.Counter
+			actorDiff |= uint64(x.Actor ^ y.Actor)
+			_, lt := bits.Sub64(x.Counter, y.Counter, 0) // borrow: x < y
+			_, gt := bits.Sub64(y.Counter, x.Counter, 0) // borrow: x > y
+			less |= lt
+			more |= gt
 		}
-		if less && more {
-			return Concurrent
-		}
-	}
-	i, j := k, k
-	for i < len(a) && j < len(b) {
-		x, y := a[i], b[j]
-		switch {
-		case x.Actor == y.Actor:
-			less = less || x.Counter < y.Counter
-			more = more || x.Counter > y.Counter
-			i++
-			j++
-		case x.Actor < y.Actor: // o's counter for x.Actor is zero
-			more = true
-			i++
-		default: // c's counter for y.Actor is zero
-			less = true
-			j++
-		}
-		if less && more {
-			return Concurrent
+		if actorDiff == 0 {
+			return orderOf(less != 0, more != 0)
 		}
 	}
-	more = more || i < len(a)
-	less = less || j < len(b)
+	return compareWalk(a, b)
+}
+
+// orderOf turns "some counter is lower" and "some counter is higher" into
+// an Order.
+func orderOf(less, more bool) Order {
 	switch {
 	case less && more:
 		return Concurrent
@@ -212,6 +195,34 @@ func (c Clock) Compare(o Clock) Order {
 		return After
 	}
 	return Equal
+}
+
+// compareWalk is Compare for clocks over different actors: a merge walk
+// over both sorted entry lists that stops as soon as the answer is
+// Concurrent.
+func compareWalk(a, b []Entry) Order {
+	less, more := false, false
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		x, y := a[i], b[j]
+		switch {
+		case x.Actor == y.Actor:
+			less = less || x.Counter < y.Counter
+			more = more || x.Counter > y.Counter
+			i++
+			j++
+		case x.Actor < y.Actor: // b's counter for x.Actor is zero
+			more = true
+			i++
+		default: // a's counter for y.Actor is zero
+			less = true
+			j++
+		}
+		if less && more {
+			return Concurrent
+		}
+	}
+	return orderOf(less || j < len(b), more || i < len(a))
 }
 
 // Descends reports whether c records every event of o (c is After or Equal
@@ -244,21 +255,20 @@ func (c Clock) Equal(o Clock) bool {
 // returns that clock without allocating; otherwise it allocates the result
 // once.
 func (c Clock) Merge(o Clock) Clock {
-	n, order := mergedLen(c.entries, o.entries)
-	switch order {
+	switch c.Compare(o) {
 	case Equal, After:
 		return c
 	case Before:
 		return o
 	}
-	out := make([]Entry, 0, n)
-	return Clock{entries: mergeEntries(out, c.entries, o.entries)}
+	n := unionLen(c.entries, o.entries)
+	return Clock{entries: mergeEntries(make([]Entry, n), c.entries, o.entries)}
 }
 
 // MergeInto is Merge without allocation: it stores the entries of the
-// merged clock in buf[:0] and returns a Clock that reads them from buf.
-// It allocates only if cap(buf) is below the merged length, which is at
-// most c.Len()+o.Len().
+// merged clock in buf and returns a Clock that reads them from buf, even
+// when one operand descends the other. It allocates only if cap(buf) is
+// below c.Len()+o.Len(), the most the merge can need.
 //
 // The returned Clock shares buf: the caller must not write to buf, or pass
 // it to another Into call, while the result is in use. buf must not share
@@ -267,66 +277,77 @@ func (c Clock) Merge(o Clock) Clock {
 func (c Clock) MergeInto(buf []Entry, o Clock) Clock {
 	mustNotOverlap(buf, c.entries)
 	mustNotOverlap(buf, o.entries)
-	out := mergeEntries(buf[:0], c.entries, o.entries)
-	return Clock{entries: out[:len(out):len(out)]}
+	need := len(c.entries) + len(o.entries)
+	if cap(buf) < need {
+		buf = make([]Entry, need)
+	}
+	return Clock{entries: mergeEntries(buf[:need], c.entries, o.entries)}
 }
 
-// mergedLen returns the number of distinct actors in a and b and the order
-// of a relative to b.
-func mergedLen(a, b []Entry) (int, Order) {
-	less, more := false, false
+// unionLen returns the number of distinct actors in a and b.
+func unionLen(a, b []Entry) int {
+	if len(a) == len(b) && sameActors(a, b) {
+		return len(a)
+	}
 	n, i, j := 0, 0, 0
 	for i < len(a) && j < len(b) {
-		x, y := a[i], b[j]
-		switch {
-		case x.Actor == y.Actor:
-			less = less || x.Counter < y.Counter
-			more = more || x.Counter > y.Counter
+		switch x, y := a[i].Actor, b[j].Actor; {
+		case x == y:
 			i++
 			j++
-		case x.Actor < y.Actor:
-			more = true
+		case x < y:
 			i++
 		default:
-			less = true
 			j++
 		}
 		n++
 	}
-	n += len(a) - i + len(b) - j
-	more = more || i < len(a)
-	less = less || j < len(b)
-	switch {
-	case less && more:
-		return n, Concurrent
-	case less:
-		return n, Before
-	case more:
-		return n, After
-	}
-	return n, Equal
+	return n + len(a) - i + len(b) - j
 }
 
-// mergeEntries appends the pointwise maximum of a and b to out.
+// sameActors reports whether a and b, of equal length, list the same
+// actors.
+func sameActors(a, b []Entry) bool {
+	b = b[:len(a)]
+	var diff uint64
+	for k := range a {
+		diff |= uint64(a[k].Actor ^ b[k].Actor)
+	}
+	return diff == 0
+}
+
+// mergeEntries writes the pointwise maximum of a and b into out, whose
+// length must be at least the number of distinct actors in a and b, and
+// returns the written prefix. Writing by index rather than appending keeps
+// the loops free of capacity checks.
 func mergeEntries(out, a, b []Entry) []Entry {
-	i, j := 0, 0
+	if len(a) == len(b) && sameActors(a, b) {
+		out, b := out[:len(a)], b[:len(a)]
+		for k := range a {
+			out[k] = Entry{Actor: a[k].Actor, Counter: max(a[k].Counter, b[k].Counter)}
+		}
+		return out[:len(a):len(a)]
+	}
+	i, j, k := 0, 0, 0
 	for i < len(a) && j < len(b) {
 		x, y := a[i], b[j]
 		switch {
 		case x.Actor == y.Actor:
-			out = append(out, Entry{Actor: x.Actor, Counter: max(x.Counter, y.Counter)})
+			out[k] = Entry{Actor: x.Actor, Counter: max(x.Counter, y.Counter)}
 			i++
 			j++
 		case x.Actor < y.Actor:
-			out = append(out, x)
+			out[k] = x
 			i++
 		default:
-			out = append(out, y)
+			out[k] = y
 			j++
 		}
+		k++
 	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
+	k += copy(out[k:], a[i:])
+	k += copy(out[k:], b[j:])
+	return out[:k:k]
 }
 
 // Tick returns c with actor a's counter incremented by one: the clock of a
