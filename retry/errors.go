@@ -35,6 +35,8 @@ type Error struct {
 	Reason error
 }
 
+// Error says how many attempts were made, why the call stopped and what
+// the last error was.
 func (e *Error) Error() string {
 	s := "retry: gave up after " + strconv.Itoa(e.Attempts) + " attempt"
 	if e.Attempts != 1 {

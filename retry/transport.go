@@ -35,6 +35,7 @@ type StatusError struct {
 	HasAfter bool
 }
 
+// Error names the status.
 func (e *StatusError) Error() string {
 	return "retry: server answered " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
 }
