@@ -33,6 +33,8 @@ type Log struct {
 	waiters   []*waiter  // appenders whose records are in pending
 	stats     Stats
 
+	waiterPool sync.Pool
+
 	// Owned by the flusher goroutine.
 	tail     File   // write handle of the last segment
 	spare    []byte // the buffer pending is swapped with
@@ -45,11 +47,13 @@ type cut struct {
 	seg *segment
 }
 
-// waiter is an appender waiting for its records to be acknowledged. Waiters
-// are pooled; ch has room for the one result the flusher sends.
+// waiter is an appender waiting for its records to be acknowledged; ch has
+// room for the one result the flusher sends. Each Log pools its own waiters:
+// a channel made inside a testing/synctest bubble must not leak out of it
+// through a global pool.
 type waiter struct{ ch chan error }
 
-var waiterPool = sync.Pool{New: func() any { return &waiter{ch: make(chan error, 1)} }}
+func newWaiter() any { return &waiter{ch: make(chan error, 1)} }
 
 // Stats is a snapshot of a Log's counters.
 type Stats struct {
@@ -88,6 +92,7 @@ func Open(opts Options) (*Log, error) {
 		kick: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
+	l.waiterPool.New = newWaiter
 	if err := l.recover(); err != nil {
 		return nil, err
 	}
@@ -140,7 +145,7 @@ func (l *Log) Append(ctx context.Context, data ...[]byte) (first uint64, err err
 		return next, nil
 	}
 	first = l.enqueue(data, sums)
-	w := waiterPool.Get().(*waiter)
+	w := l.waiterPool.Get().(*waiter)
 	l.waiters = append(l.waiters, w)
 	l.mu.Unlock()
 
@@ -159,7 +164,7 @@ func (l *Log) Append(ctx context.Context, data ...[]byte) (first uint64, err err
 	} else {
 		err = <-w.ch
 	}
-	waiterPool.Put(w)
+	l.waiterPool.Put(w)
 	return first, err
 }
 

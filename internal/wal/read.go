@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 )
 
 // Records returns the records from index from (values below 1 mean 1) up to
@@ -44,7 +45,8 @@ func (l *Log) Records(from uint64) iter.Seq2[Record, error] {
 		fsys := l.opts.FS
 		l.mu.Unlock()
 
-		var buf []byte
+		buf := readBuffers.Get().(*[]byte)
+		defer putReadBuffer(buf)
 		for k, s := range segs {
 			if k > 0 {
 				if s.first != index {
@@ -54,7 +56,7 @@ func (l *Log) Records(from uint64) iter.Seq2[Record, error] {
 				}
 				offset = segmentHeaderSize
 			}
-			next, err := readSegment(fsys, s, offset, index, from, last, maxRecord, &buf, yield)
+			next, err := readSegment(fsys, s, offset, index, from, last, maxRecord, buf, yield)
 			if err != nil {
 				if !errors.Is(err, errStop) {
 					yield(Record{}, err)
@@ -72,6 +74,20 @@ func (l *Log) Records(from uint64) iter.Seq2[Record, error] {
 
 // errStop ends an iteration that is complete or that the caller broke off.
 var errStop = errors.New("wal: stop iteration")
+
+// readBuffers recycles the read buffers of iterations, so a short read does
+// not allocate a chunk each time.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 0, readChunk); return &b }}
+
+// maxPooledBuffer keeps the buffers grown by huge records out of the pool.
+const maxPooledBuffer = 1 << 20
+
+func putReadBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledBuffer {
+		*b = (*b)[:0]
+		readBuffers.Put(b)
+	}
+}
 
 // segmentRef names a segment outside the lock.
 type segmentRef struct {

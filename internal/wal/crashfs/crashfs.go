@@ -77,6 +77,7 @@ type FS struct {
 	crashAt int // crash at this operation number; 0 = never
 	crashed bool
 	fault   func(Op) error
+	handles int // open file handles
 }
 
 var _ wal.FS = (*FS)(nil)
@@ -107,6 +108,13 @@ func (f *FS) Crashed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.crashed
+}
+
+// OpenFiles returns how many file handles are open, for leak checks.
+func (f *FS) OpenFiles() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.handles
 }
 
 // Ops returns how many mutating operations have been attempted.
@@ -186,6 +194,7 @@ func (f *FS) OpenFile(name string, flag int, perm fs.FileMode) (wal.File, error)
 		}
 		n.data = n.data[:0:0]
 	}
+	f.handles++
 	return &file{fs: f, node: n, name: name, writable: writable,
 		readable: flag&os.O_WRONLY == 0, append: flag&os.O_APPEND != 0}, nil
 }
@@ -395,6 +404,7 @@ func (h *file) Close() error {
 		return pathErr("close", h.name, fs.ErrClosed)
 	}
 	h.closed = true
+	h.fs.handles--
 	return nil
 }
 
