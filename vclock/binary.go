@@ -34,15 +34,9 @@ const minEntryBytes = 2
 // It does not allocate when b has room.
 func (c Clock) AppendBinary(b []byte) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(c.entries)))
-	var prev Actor
 	for i, e := range c.entries {
-		gap := uint64(e.Actor)
-		if i > 0 {
-			gap = uint64(e.Actor - prev - 1)
-		}
-		b = binary.AppendUvarint(b, gap)
+		b = binary.AppendUvarint(b, actorGap(c.entries, i, entryActor))
 		b = binary.AppendUvarint(b, e.Counter-1)
-		prev = e.Actor
 	}
 	return b, nil
 }
@@ -55,14 +49,8 @@ func (c Clock) MarshalBinary() ([]byte, error) {
 // BinarySize returns the length of c's binary form.
 func (c Clock) BinarySize() int {
 	n := uvarintLen(uint64(len(c.entries)))
-	var prev Actor
 	for i, e := range c.entries {
-		gap := uint64(e.Actor)
-		if i > 0 {
-			gap = uint64(e.Actor - prev - 1)
-		}
-		n += uvarintLen(gap) + uvarintLen(e.Counter-1)
-		prev = e.Actor
+		n += uvarintLen(actorGap(c.entries, i, entryActor)) + uvarintLen(e.Counter-1)
 	}
 	return n
 }
@@ -124,12 +112,9 @@ func DecodeClockInto(buf []Entry, data []byte) (Clock, int, error) {
 		if counter, pos, err = readUvarint(what, data, pos); err != nil {
 			return Clock{}, 0, err
 		}
-		actor := Actor(gap)
-		if i > 0 {
-			actor = prev + 1 + Actor(gap)
-			if actor <= prev { // the sum wrapped past MaxActor
-				return Clock{}, 0, malformed(what, start, "actor beyond the largest actor id")
-			}
+		actor, ok := actorAfter(i, prev, gap)
+		if !ok {
+			return Clock{}, 0, malformed(what, start, "actor beyond the largest actor id")
 		}
 		if counter == MaxCounter {
 			return Clock{}, 0, malformed(what, start, "counter beyond MaxCounter")
@@ -140,8 +125,31 @@ func DecodeClockInto(buf []Entry, data []byte) (Clock, int, error) {
 	return Clock{entries: entries[:len(entries):len(entries)]}, pos, nil
 }
 
+func entryActor(e Entry) Actor { return e.Actor }
+
 // MaxActor is the largest actor id.
 const MaxActor = Actor(1<<64 - 1)
+
+// actorGap returns what the binary forms store for the actor of entry i:
+// the actor itself for the first entry, else its distance from the
+// previous actor minus one, so ascending ids cost little and a duplicate
+// or out-of-order actor cannot be written.
+func actorGap[E any](entries []E, i int, actor func(E) Actor) uint64 {
+	if i == 0 {
+		return uint64(actor(entries[0]))
+	}
+	return uint64(actor(entries[i]) - actor(entries[i-1]) - 1)
+}
+
+// actorAfter inverts actorGap for entry i given the previous actor. It
+// reports false if the actor would pass MaxActor.
+func actorAfter(i int, prev Actor, gap uint64) (Actor, bool) {
+	if i == 0 {
+		return Actor(gap), true
+	}
+	a := prev + 1 + Actor(gap)
+	return a, a > prev // a wrapped sum is not above prev
+}
 
 // readUvarint reads one shortest-form uvarint at data[pos:].
 func readUvarint(what string, data []byte, pos int) (uint64, int, error) {

@@ -50,6 +50,8 @@ type dvvEntry[V any] struct {
 	values  []V
 }
 
+func (e dvvEntry[V]) actorOf() Actor { return e.actor }
+
 // firstDot returns the counter of the oldest dot e holds a value for.
 func (e dvvEntry[V]) firstDot() uint64 { return e.counter - uint64(len(e.values)) + 1 }
 

@@ -37,14 +37,8 @@ const MaxSiblings = 1 << 16
 // returned unchanged.
 func (s DVVSet[V]) AppendBinary(b []byte, appendValue func(b []byte, v V) ([]byte, error)) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(s.entries)))
-	var prev Actor
 	for i, e := range s.entries {
-		gap := uint64(e.actor)
-		if i > 0 {
-			gap = uint64(e.actor - prev - 1)
-		}
-		prev = e.actor
-		b = binary.AppendUvarint(b, gap)
+		b = binary.AppendUvarint(b, actorGap(s.entries, i, dvvEntry[V].actorOf))
 		b = binary.AppendUvarint(b, e.counter-1)
 		b = binary.AppendUvarint(b, uint64(len(e.values)))
 		for _, v := range e.values {
@@ -120,11 +114,9 @@ func DecodeDVVSet[V any](data []byte, decodeValue func([]byte) (V, error)) (DVVS
 		if n, pos, err = readUvarint(what, data, pos); err != nil {
 			return DVVSet[V]{}, 0, err
 		}
-		actor := Actor(gap)
-		if i > 0 {
-			if actor = prev + 1 + Actor(gap); actor <= prev {
-				return DVVSet[V]{}, 0, malformed(what, start, "actor beyond the largest actor id")
-			}
+		actor, ok := actorAfter(i, prev, gap)
+		if !ok {
+			return DVVSet[V]{}, 0, malformed(what, start, "actor beyond the largest actor id")
 		}
 		if counter == MaxCounter {
 			return DVVSet[V]{}, 0, malformed(what, start, "counter beyond MaxCounter")

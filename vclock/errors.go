@@ -40,6 +40,7 @@ type ActorError struct {
 	Err   error
 }
 
+// Error names the failure and the actor.
 func (e *ActorError) Error() string {
 	return e.Err.Error() + " (actor " + strconv.FormatUint(uint64(e.Actor), 10) + ")"
 }
@@ -57,6 +58,7 @@ type DecodeError struct {
 	Err    error
 }
 
+// Error says what failed to decode, where, and why.
 func (e *DecodeError) Error() string {
 	return e.Err.Error() + ": " + e.What + " at byte " + strconv.Itoa(e.Offset) + ": " + e.Reason
 }

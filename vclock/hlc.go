@@ -166,6 +166,7 @@ type OffsetError struct {
 	MaxOffset time.Duration // the configured limit
 }
 
+// Error gives the remote and local times and the offset between them.
 func (e *OffsetError) Error() string {
 	return ErrClockOffset.Error() + ": remote " + e.Remote.String() + " is " + e.Offset.String() +
 		" ahead of local " + e.Local.String() + ", limit " + e.MaxOffset.String()
