@@ -1,6 +1,7 @@
 package vclock
 
 import (
+	"cmp"
 	"iter"
 	"slices"
 )
@@ -115,7 +116,7 @@ func (s DVVSet[V]) Context() Clock {
 func (s DVVSet[V]) Put(replica Actor, ctx Clock, v V) (DVVSet[V], Dot, error) {
 	next := s.forget(ctx, 1)
 	i, found := slices.BinarySearchFunc(next, replica, func(e dvvEntry[V], a Actor) int {
-		return compareActor(e.actor, a)
+		return cmp.Compare(e.actor, a)
 	})
 	if !found {
 		next = slices.Insert(next, i, dvvEntry[V]{actor: replica})
@@ -212,14 +213,4 @@ func syncEntry[V any](x, y dvvEntry[V]) dvvEntry[V] {
 		x.values = x.values[y.firstDot()-x.firstDot():]
 	}
 	return x
-}
-
-func compareActor(a, b Actor) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
