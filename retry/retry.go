@@ -238,7 +238,13 @@ func Do[T any](ctx context.Context, p *Policy, fn func(context.Context) (T, erro
 		default:
 		}
 	}
-	v, err := attempt(ctx, p.attemptTimeout, fn)
+	var v T
+	var err error
+	if p.attemptTimeout > 0 {
+		v, err = attempt(ctx, p.attemptTimeout, fn)
+	} else {
+		v, err = fn(ctx) // the common case, without a call in between
+	}
 	if err == nil {
 		return v, nil
 	}
