@@ -1,0 +1,202 @@
+package shard
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// oracle is a deliberately naive model of a Ring: every point in one
+// sorted slice, rebuilt from the membership alone, searched by brute force.
+// The Ring must agree with it on every lookup.
+type oracle struct {
+	points []oraclePoint // ring order: hash, then name
+}
+
+type oraclePoint struct {
+	hash uint64
+	name string
+}
+
+// newOracle places round(weight*vnodes) points (at least one) per member,
+// with the ring's point hash.
+func newOracle(r *Ring, weights map[string]float64) oracle {
+	var o oracle
+	for name, w := range weights {
+		count, _ := r.pointCount(w)
+		for _, e := range r.appendPoints(nil, name, 0, 0, count) {
+			o.points = append(o.points, oraclePoint{e.hash, name})
+		}
+	}
+	slices.SortFunc(o.points, func(a, b oraclePoint) int {
+		return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.name, b.name))
+	})
+	return o
+}
+
+// rank orders points as a walk from h must visit them: by distance, a
+// tie between sides going to the point at or after h, and equal hashes in
+// ring order.
+type rank struct {
+	dist  uint64
+	left  bool
+	index int
+}
+
+func (a rank) less(b rank) bool {
+	if a.dist != b.dist {
+		return a.dist < b.dist
+	}
+	if a.left != b.left {
+		return !a.left
+	}
+	return a.index < b.index
+}
+
+func (o oracle) rankOf(h uint64, i int) rank {
+	right, left := o.points[i].hash-h, h-o.points[i].hash
+	return rank{dist: min(right, left), left: right > left, index: i}
+}
+
+// locate is the node of the first point of the walk order.
+func (o oracle) locate(h uint64) string {
+	if len(o.points) == 0 {
+		return ""
+	}
+	best := o.rankOf(h, 0)
+	for i := range o.points {
+		if r := o.rankOf(h, i); r.less(best) {
+			best = r
+		}
+	}
+	return o.points[best.index].name
+}
+
+// replicas is the walk order without repeated nodes: nodes ranked by their
+// best point.
+func (o oracle) replicas(h uint64, n int) []string {
+	best := map[string]rank{}
+	for i, p := range o.points {
+		r := o.rankOf(h, i)
+		if b, ok := best[p.name]; !ok || r.less(b) {
+			best[p.name] = r
+		}
+	}
+	var names []string
+	for name := range best {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if best[a].less(best[b]) {
+			return -1
+		}
+		return 1
+	})
+	return names[:min(n, len(names))]
+}
+
+// checkSnap verifies a ring snapshot's internal invariants: every chunk
+// holds exactly its hash range in ring order, the neighbor copies are the
+// true neighbors, only empty chunks are shared, and the counts add up.
+func checkSnap(t testing.TB, s *ringSnap) {
+	t.Helper()
+	if s.points == 0 {
+		if len(s.chunks) != 0 {
+			t.Fatalf("empty ring has %d chunks", len(s.chunks))
+		}
+		return
+	}
+	if len(s.chunks) == 0 || len(s.chunks)&(len(s.chunks)-1) != 0 {
+		t.Fatalf("chunk count %d is not a power of two", len(s.chunks))
+	}
+	if s.shift != uint(64-(bitsLen(len(s.chunks))-1)) {
+		t.Fatalf("shift %d does not match %d chunks", s.shift, len(s.chunks))
+	}
+	var all []entry
+	seen := map[*chunk]int{}
+	for c, ch := range s.chunks {
+		if len(ch.hashes) != len(ch.owners) || len(ch.hashes) < 2 {
+			t.Fatalf("chunk %d malformed: %d hashes, %d owners", c, len(ch.hashes), len(ch.owners))
+		}
+		if prev, ok := seen[ch]; ok && !ch.empty() {
+			t.Fatalf("chunk %d shares storage with chunk %d", c, prev)
+		}
+		seen[ch] = c
+		for i := 1; i < len(ch.hashes)-1; i++ {
+			if got := int(ch.hashes[i] >> s.shift); got != c {
+				t.Fatalf("chunk %d holds hash %#x of chunk %d", c, ch.hashes[i], got)
+			}
+			all = append(all, entry{ch.hashes[i], ch.owners[i]})
+		}
+	}
+	if len(all) != s.points {
+		t.Fatalf("chunks hold %d points, snapshot says %d", len(all), s.points)
+	}
+	counts := make([]int32, len(s.names))
+	nodes := 0
+	for i, e := range all {
+		if s.names[e.owner] == "" {
+			t.Fatalf("point %#x owned by free slot %d", e.hash, e.owner)
+		}
+		counts[e.owner]++
+		if i > 0 && compareEntries(all[i-1], e, s.names) > 0 {
+			t.Fatalf("points out of ring order at %d: %#x after %#x", i, e.hash, all[i-1].hash)
+		}
+	}
+	for slot, n := range s.names {
+		if n != "" {
+			nodes++
+		}
+		if counts[slot] != s.counts[slot] {
+			t.Fatalf("node %q has %d points, snapshot says %d", n, counts[slot], s.counts[slot])
+		}
+	}
+	if nodes != s.nodes {
+		t.Fatalf("%d named slots, snapshot says %d nodes", nodes, s.nodes)
+	}
+	// Neighbor copies: the predecessor of a chunk is the winner of the last
+	// group before its first point; the successor is the first point after.
+	pos := 0
+	for c, ch := range s.chunks {
+		k := len(ch.hashes) - 2
+		p := (pos - 1 + len(all)) % len(all)
+		for p > 0 && all[p-1].hash == all[p].hash {
+			p--
+		}
+		succ := all[(pos+k)%len(all)]
+		last := len(ch.hashes) - 1
+		if ch.hashes[0] != all[p].hash || ch.owners[0] != all[p].owner {
+			t.Fatalf("chunk %d predecessor copy (%#x, %d), want (%#x, %d)", c, ch.hashes[0], ch.owners[0], all[p].hash, all[p].owner)
+		}
+		if ch.hashes[last] != succ.hash || ch.owners[last] != succ.owner {
+			t.Fatalf("chunk %d successor copy (%#x, %d), want (%#x, %d)", c, ch.hashes[last], ch.owners[last], succ.hash, succ.owner)
+		}
+		pos += k
+	}
+}
+
+func bitsLen(n int) int {
+	b := 0
+	for n > 0 {
+		b++
+		n >>= 1
+	}
+	return b
+}
+
+// weakPointHash places points on few distinct hashes, so collisions
+// between nodes and within a node are everywhere.
+func weakPointHash(name string, j int) uint64 {
+	return mix64(HashString(fmt.Sprint(name, j))%7) | 1
+}
+
+// membership reads a ring's members and weights.
+func membership(r *Ring) map[string]float64 {
+	m := map[string]float64{}
+	for _, n := range r.Nodes() {
+		w, _ := r.Weight(n)
+		m[n] = w
+	}
+	return m
+}
