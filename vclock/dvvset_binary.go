@@ -34,7 +34,9 @@ const MaxSiblings = 1 << 16
 
 // AppendBinary appends the binary form of s to b, encoding each value with
 // appendValue, and returns the extended slice. An error from appendValue is
-// returned unchanged.
+// returned unchanged; an appendValue that returns fewer bytes than it was
+// given is an error too. On error the returned slice may hold part of the
+// set after b's original bytes.
 func (s DVVSet[V]) AppendBinary(b []byte, appendValue func(b []byte, v V) ([]byte, error)) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(s.entries)))
 	for i, e := range s.entries {

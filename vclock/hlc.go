@@ -125,7 +125,7 @@ func (h *HLC) Update(remote Timestamp) (Timestamp, error) {
 		return 0, &OffsetError{
 			Remote:    remote,
 			Local:     phys,
-			Offset:    time.Duration(ahead) * time.Millisecond,
+			Offset:    millisToDuration(ahead),
 			MaxOffset: maxOffset,
 		}
 	}
@@ -135,6 +135,14 @@ func (h *HLC) Update(remote Timestamp) (Timestamp, error) {
 	}
 	h.updates.Add(1)
 	return h.advance(phys, remote+1), nil
+}
+
+// millisToDuration converts, saturating where a Duration ends (292 years).
+func millisToDuration(ms int64) time.Duration {
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // advance moves the clock to the largest of phys, floor and its last value

@@ -129,6 +129,14 @@ func TestHLCSubMillisecondMaxOffset(t *testing.T) {
 	})
 }
 
+func TestHLCOffsetOfFarFutureSaturates(t *testing.T) {
+	var h HLC
+	_, err := h.Update(ts(t, maxWallMillis, 0))
+	var oe *OffsetError
+	require.ErrorAs(t, err, &oe, "a remote in the year 10889 is rejected")
+	assert.Equal(t, time.Duration(math.MaxInt64), oe.Offset, "an offset beyond what a Duration holds saturates instead of wrapping negative")
+}
+
 func TestHLCUpdateRejectsLargestTimestamp(t *testing.T) {
 	h := NewHLC(HLCConfig{MaxOffset: NoOffsetLimit})
 	_, err := h.Update(Timestamp(math.MaxUint64))

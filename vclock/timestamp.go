@@ -64,7 +64,8 @@ func (t Timestamp) AppendBinary(b []byte) ([]byte, error) {
 // MarshalBinary returns the 8-byte big-endian form of t.
 func (t Timestamp) MarshalBinary() ([]byte, error) { return t.AppendBinary(make([]byte, 0, 8)) }
 
-// UnmarshalBinary sets t from exactly 8 bytes written by MarshalBinary.
+// UnmarshalBinary sets t from exactly 8 bytes written by MarshalBinary;
+// any other length returns a [*DecodeError] wrapping [ErrMalformed].
 func (t *Timestamp) UnmarshalBinary(data []byte) error {
 	if len(data) != 8 {
 		return malformed("timestamp", 0, "length "+strconv.Itoa(len(data))+", want 8")
@@ -89,8 +90,8 @@ func (t Timestamp) AppendText(b []byte) ([]byte, error) {
 func (t Timestamp) MarshalText() ([]byte, error) { return t.AppendText(make([]byte, 0, 16)) }
 
 // UnmarshalText sets t from exactly 16 lowercase hex digits; anything else
-// (other lengths, upper case, signs) is rejected so each timestamp has one
-// text form.
+// (other lengths, upper case, signs) returns a [*DecodeError] wrapping
+// [ErrMalformed], so each timestamp has one text form.
 func (t *Timestamp) UnmarshalText(data []byte) error {
 	if len(data) != 16 {
 		return malformed("timestamp text", 0, "length "+strconv.Itoa(len(data))+", want 16")
