@@ -87,7 +87,7 @@ type member struct {
 
 func newMember(e Endpoint) *member {
 	m := &member{addr: e.Addr, weight: e.weight()}
-	m.scheme, m.host = splitAddr(e.Addr)
+	m.scheme, m.host, _ = parseAddr(e.Addr) // checked by Update
 	ep := e.clone()
 	m.info.Store(&ep)
 	return m

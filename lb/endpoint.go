@@ -3,6 +3,7 @@ package lb
 import (
 	"fmt"
 	"maps"
+	"net/url"
 	"strings"
 )
 
@@ -24,8 +25,9 @@ const (
 // weight and optional placement data. It is deliberately plain so that a
 // service registry's instances convert to it in a few lines.
 type Endpoint struct {
-	// Addr identifies the endpoint, usually "host:port". Transport also
-	// accepts "http://host:port" or "https://host:port" to set the scheme.
+	// Addr identifies the endpoint: "host:port" (or a bare host), which
+	// Transport turns into the URL's host, optionally prefixed with
+	// "http://" or "https://" to set the scheme too.
 	// Update matches endpoints by Addr: state such as in-flight counts,
 	// ejections and latency survives an Update that keeps the Addr.
 	Addr string
@@ -86,25 +88,35 @@ func checkEndpoint(e Endpoint) string {
 			return fmt.Sprintf("metadata key or value longer than %d bytes", MaxMetaLen)
 		}
 	}
-	if scheme, host, ok := strings.Cut(e.Addr, "://"); ok {
-		if scheme != "http" && scheme != "https" {
-			return "scheme other than http or https"
-		}
-		if host == "" || strings.ContainsAny(host, "/?#@") {
-			return "URL address must be scheme://host[:port] with nothing after the host"
-		}
+	if _, _, ok := parseAddr(e.Addr); !ok {
+		return "address must be host[:port], optionally after http:// or https://"
 	}
 	return ""
 }
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 
-// splitAddr returns the scheme ("" if none) and host part of a checked Addr.
-func splitAddr(addr string) (scheme, host string) {
-	if s, h, ok := strings.Cut(addr, "://"); ok {
-		return s, h
+// splitAddr returns the scheme ("" if none) and the rest of an Addr.
+func splitAddr(addr string) (scheme, rest string) {
+	if s, r, ok := strings.Cut(addr, "://"); ok {
+		return s, r
 	}
 	return "", addr
+}
+
+// parseAddr returns the scheme ("" if none) and the URL host (unescaped,
+// as url.URL.Host holds it) of addr, and whether addr is a valid Addr.
+func parseAddr(addr string) (scheme, host string, ok bool) {
+	scheme, rest := splitAddr(addr)
+	if scheme != "" && scheme != "http" && scheme != "https" {
+		return "", "", false
+	}
+	u, err := url.Parse("http://" + rest)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" ||
+		u.ForceQuery || u.Fragment != "" || u.Opaque != "" {
+		return "", "", false
+	}
+	return scheme, u.Host, true
 }
 
 // clone returns e with its own copy of Meta.

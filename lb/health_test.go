@@ -225,6 +225,7 @@ func TestHTTPHealthCheck(t *testing.T) {
 		require.NoError(t, lb.HTTPHealthCheck(srv.Client(), "/healthz")(ctx, lb.Endpoint{Addr: addr}),
 			"a 2xx answer passes for %s", addr)
 	}
+	defer http.DefaultClient.CloseIdleConnections()
 	err := lb.HTTPHealthCheck(nil, "/other")(ctx, lb.Endpoint{Addr: host})
 	require.ErrorIs(t, err, lb.ErrUnhealthyStatus, "a 503 fails")
 	assert.Contains(t, err.Error(), "503", "the error names the status")
