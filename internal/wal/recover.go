@@ -3,6 +3,7 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -11,14 +12,16 @@ import (
 // Open documents, and opens the last segment for appending.
 func (l *Log) recover() error {
 	fsys, dir := l.opts.FS, l.opts.Dir
-	if err := fsys.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("wal: create %s: %w", dir, err)
-	}
-	if err := fsys.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
-		return fmt.Errorf("wal: sync parent of %s: %w", dir, err)
-	}
 	names, err := fsys.ReadDir(dir)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
+		// A new log: its directory's own entry must be durable too.
+		if err := fsys.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("wal: create %s: %w", dir, err)
+		}
+		if err := fsys.SyncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return fmt.Errorf("wal: sync parent of %s: %w", dir, err)
+		}
+	} else if err != nil {
 		return fmt.Errorf("wal: list %s: %w", dir, err)
 	}
 	var segs []*segment
