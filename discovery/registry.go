@@ -34,10 +34,13 @@ type Registry struct {
 	// (under mu) so that readers need no lock.
 	services atomic.Pointer[map[string]*service]
 	watchers atomic.Int64
+	// shut is set by Close before it closes every change channel, so that
+	// woken watchers and queries know to end: they wait on one channel
+	// besides their context, which keeps fan-out to many watchers cheap.
+	shut atomic.Bool
 
 	mu        sync.Mutex
 	closed    bool
-	done      chan struct{} // closed by Close
 	created   chan struct{} // closed and replaced when a service is created
 	deadlines deadlineHeap
 	timer     *time.Timer // expiry timer, nil until first armed
@@ -81,7 +84,6 @@ func New(cfg Config) *Registry {
 	r := &Registry{
 		cfg:     cfg.withDefaults(),
 		epoch:   rand.Uint64() | 1,
-		done:    make(chan struct{}),
 		created: make(chan struct{}),
 	}
 	r.services.Store(&map[string]*service{})
@@ -316,11 +318,15 @@ func (r *Registry) Close() error {
 		return nil
 	}
 	r.closed = true
-	close(r.done)
+	r.shut.Store(true)
 	if r.timer != nil {
 		r.timer.Stop()
 	}
+	// Nothing publishes after this point, so the channels stay closed
+	// exactly once.
+	close(r.created)
 	for _, svc := range *r.services.Load() {
+		close(svc.view.Load().changed)
 		for _, e := range svc.entries {
 			r.stopCheckLocked(e)
 		}

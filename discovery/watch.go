@@ -73,12 +73,13 @@ func (r *Registry) Query(ctx context.Context, service string, index uint64, wait
 		}
 		select {
 		case <-changed:
+			if r.shut.Load() {
+				return Snapshot{}, ErrClosed
+			}
 		case <-timer.C:
 			return v.snapshot(service), nil
 		case <-ctx.Done():
 			return Snapshot{}, fmt.Errorf("discovery: query %q: %w", service, ctx.Err())
-		case <-r.done:
-			return Snapshot{}, ErrClosed
 		}
 	}
 }
@@ -101,6 +102,8 @@ func (r *Registry) Watch(ctx context.Context, service string, fromRevision uint6
 	return func(yield func(Event, error) bool) {
 		r.watchers.Add(1)
 		defer r.watchers.Add(-1)
+		canceled, stop := privateDone(ctx)
+		defer stop()
 		last, changed := r.current(service)
 		if last.rev != fromRevision {
 			if !yield(resetEvent(service, last), nil) {
@@ -108,12 +111,11 @@ func (r *Registry) Watch(ctx context.Context, service string, fromRevision uint6
 			}
 		}
 		for {
-			select {
-			case <-changed:
-			case <-ctx.Done():
+			if !waitChange(changed, canceled) {
 				yield(Event{}, fmt.Errorf("discovery: watch %q: %w", service, ctx.Err()))
 				return
-			case <-r.done:
+			}
+			if r.shut.Load() {
 				yield(Event{}, ErrClosed)
 				return
 			}
@@ -132,6 +134,33 @@ func (r *Registry) Watch(ctx context.Context, service string, fromRevision uint6
 			}
 			last = v
 		}
+	}
+}
+
+// privateDone returns a channel closed when ctx is done, owned by one
+// watcher. Many watchers often share one context; waiting on a private
+// channel instead of ctx.Done() means a wake-up locks only the service's
+// change channel, not a second channel every watcher contends for. For a
+// context that is never done it returns nil.
+func privateDone(ctx context.Context) (<-chan struct{}, func() bool) {
+	if ctx.Done() == nil {
+		return nil, func() bool { return false }
+	}
+	ch := make(chan struct{})
+	return ch, context.AfterFunc(ctx, func() { close(ch) })
+}
+
+// waitChange waits until changed is closed (true) or canceled is (false).
+func waitChange(changed, canceled <-chan struct{}) bool {
+	if canceled == nil {
+		<-changed
+		return true
+	}
+	select {
+	case <-changed:
+		return true
+	case <-canceled:
+		return false
 	}
 }
 
