@@ -36,7 +36,24 @@
 // the write to the operating system: a process crash loses nothing, a machine
 // crash may lose recent records (but never leaves a partial batch or a gap).
 // Records are read back from the files, not cached, so the log's memory does
-// not grow with its size (8 bytes per 64 records for the read index).
+// not grow with its size (8 bytes per 64 records for the read index), and a
+// Record's Data is only valid until the iteration moves on. There is no
+// compaction yet: segments are kept forever.
+//
+// # Limits
+//
+// MaxRecordSize (default 16 MiB, at most 1 GiB) bounds one record; a batch
+// may hold any number of records. SegmentSize (default 64 MiB) is where a new
+// segment file starts; a batch never spans two segments. The log pools one
+// write buffer of up to 4 MiB and its read buffers.
+//
+// # On-disk format
+//
+// A directory of segment files named after the index of their first record
+// (00000000000000000001.wal, ...). Each starts with an 8-byte header carrying
+// the format version, followed by one frame per record: CRC32C, length,
+// index, and the number of records that follow in the same batch. See
+// frame.go for the exact layout.
 //
 // # Testing with crashes
 //
