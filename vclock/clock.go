@@ -14,7 +14,9 @@ import (
 // encodes compactly: small dense ids (a replica's index in the membership
 // list) cost one byte each in the binary form. Give each replica one actor
 // for its whole life, never one per client or per request: the size of every
-// clock grows with the number of actors that ever ticked it.
+// clock grows with the number of actors that ever ticked it. A replica that
+// restarts must resume from its last counter (keep its clock durably) or
+// take a new actor id; ticking from zero again would reissue old events.
 type Actor uint64
 
 // Entry is one (actor, counter) pair of a [Clock].
@@ -161,7 +163,13 @@ func (c Clock) AppendEntries(dst []Entry) []Entry {
 // Before (c happened before o), After (o happened before c) or Concurrent.
 // It never allocates.
 func (c Clock) Compare(o Clock) Order {
-	a, b := c.entries, o.entries
+	order, _ := compareEntries(c.entries, o.entries)
+	return order
+}
+
+// compareEntries orders a relative to b and reports whether both list
+// exactly the same actors, which lets Merge skip a pass.
+func compareEntries(a, b []Entry) (order Order, sameActors bool) {
 	if len(a) == len(b) {
 		// Clocks over the same actors are the common case: compare them in
 		// lockstep without branches, and fall back to the general walk only
@@ -177,10 +185,10 @@ func (c Clock) Compare(o Clock) Order {
 			more |= gt
 		}
 		if actorDiff == 0 {
-			return orderOf(less != 0, more != 0)
+			return orderOf(less != 0, more != 0), true
 		}
 	}
-	return compareWalk(a, b)
+	return compareWalk(a, b), false
 }
 
 // orderOf turns "some counter is lower" and "some counter is higher" into
@@ -255,14 +263,17 @@ func (c Clock) Equal(o Clock) bool {
 // returns that clock without allocating; otherwise it allocates the result
 // once.
 func (c Clock) Merge(o Clock) Clock {
-	switch c.Compare(o) {
-	case Equal, After:
+	a, b := c.entries, o.entries
+	order, same := compareEntries(a, b)
+	switch {
+	case order == Equal || order == After:
 		return c
-	case Before:
+	case order == Before:
 		return o
+	case same:
+		return Clock{entries: maxSameActors(make([]Entry, len(a)), a, b)}
 	}
-	n := unionLen(c.entries, o.entries)
-	return Clock{entries: mergeEntries(make([]Entry, n), c.entries, o.entries)}
+	return Clock{entries: mergeWalk(make([]Entry, unionLen(a, b)), a, b)}
 }
 
 // MergeInto is Merge without allocation: it stores the entries of the
@@ -275,20 +286,21 @@ func (c Clock) Merge(o Clock) Clock {
 // storage with c or o; MergeInto panics if it does, because the merge
 // would overwrite entries it has yet to read.
 func (c Clock) MergeInto(buf []Entry, o Clock) Clock {
-	mustNotOverlap(buf, c.entries)
-	mustNotOverlap(buf, o.entries)
-	need := len(c.entries) + len(o.entries)
+	a, b := c.entries, o.entries
+	mustNotOverlap(buf, a)
+	mustNotOverlap(buf, b)
+	need := len(a) + len(b)
 	if cap(buf) < need {
 		buf = make([]Entry, need)
 	}
-	return Clock{entries: mergeEntries(buf[:need], c.entries, o.entries)}
+	if len(a) == len(b) && sameActors(a, b) {
+		return Clock{entries: maxSameActors(buf[:len(a)], a, b)}
+	}
+	return Clock{entries: mergeWalk(buf[:need], a, b)}
 }
 
 // unionLen returns the number of distinct actors in a and b.
 func unionLen(a, b []Entry) int {
-	if len(a) == len(b) && sameActors(a, b) {
-		return len(a)
-	}
 	n, i, j := 0, 0, 0
 	for i < len(a) && j < len(b) {
 		switch x, y := a[i].Actor, b[j].Actor; {
@@ -316,18 +328,21 @@ func sameActors(a, b []Entry) bool {
 	return diff == 0
 }
 
-// mergeEntries writes the pointwise maximum of a and b into out, whose
-// length must be at least the number of distinct actors in a and b, and
-// returns the written prefix. Writing by index rather than appending keeps
-// the loops free of capacity checks.
-func mergeEntries(out, a, b []Entry) []Entry {
-	if len(a) == len(b) && sameActors(a, b) {
-		out, b := out[:len(a)], b[:len(a)]
-		for k := range a {
-			out[k] = Entry{Actor: a[k].Actor, Counter: max(a[k].Counter, b[k].Counter)}
-		}
-		return out[:len(a):len(a)]
+// maxSameActors writes the pointwise maximum of a and b, which list the
+// same actors, into out (of their length) and returns it.
+func maxSameActors(out, a, b []Entry) []Entry {
+	out, b = out[:len(a):len(a)], b[:len(a)]
+	for k := range a {
+		out[k] = Entry{Actor: a[k].Actor, Counter: max(a[k].Counter, b[k].Counter)}
 	}
+	return out
+}
+
+// mergeWalk writes the pointwise maximum of a and b into out, whose length
+// must be at least the number of distinct actors in a and b, and returns
+// the written prefix. Writing by index rather than appending keeps the loop
+// free of capacity checks.
+func mergeWalk(out, a, b []Entry) []Entry {
 	i, j, k := 0, 0, 0
 	for i < len(a) && j < len(b) {
 		x, y := a[i], b[j]
