@@ -55,3 +55,7 @@ func (e *OpenError) Error() string {
 
 // Unwrap returns ErrOpen.
 func (e *OpenError) Unwrap() error { return ErrOpen }
+
+// Is reports whether target is ErrOpen. It gives errors.Is(err, ErrOpen)
+// its answer without unwrapping, since callers ask it on every rejection.
+func (e *OpenError) Is(target error) bool { return target == ErrOpen }

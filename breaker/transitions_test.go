@@ -83,6 +83,7 @@ func TestConsecutiveFailuresTripAndRecover(t *testing.T) {
 		assert.Equal(t, "db", oe.Name, "the error names the breaker")
 		assert.Equal(t, time.Second, oe.RetryAfter(), "the wait is the whole open duration")
 		assert.Equal(t, `breaker "db": open, retry in 1s`, oe.Error(), "the message says when to retry")
+		assert.NotErrorIs(t, oe, errBoom, "a rejection matches only ErrOpen")
 
 		time.Sleep(400 * time.Millisecond)
 		assert.Equal(t, 600*time.Millisecond, openErr(t, call(b, nil)).RetryAfter(), "the wait shrinks with time")
