@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,7 +107,7 @@ type snapshot struct {
 	weights []uint32  // their reduced effective weights
 	sched   []uint16  // one cycle of picks; nil when weights are equal
 	cycle   divisor   // len(sched), or len(members) when sched is nil
-	reduced []uint64  // weights before narrowing, to detect changes
+	raw     []uint64  // effective weights before reduction, to detect changes
 
 	ring  *ring  // ConsistentHash
 	avail []bool // ConsistentHash: which ring members are pickable
@@ -257,9 +258,12 @@ func (b *Balancer) refreshLocked(now time.Time) []event {
 		soonest(now.Add(max(window/rampSteps, time.Millisecond)))
 	}
 
-	old := b.snap.Load()
-	s := b.buildSnapshot(pickable, raw, failOpen)
-	if !old.sameAs(s) {
+	s := &snapshot{members: pickable, raw: raw, failOpen: failOpen}
+	if b.cfg.Policy == ConsistentHash {
+		s.ring, s.avail = b.ring, b.ringAvailability(pickable)
+	}
+	if !b.snap.Load().sameAs(s) {
+		b.buildSchedule(s)
 		s.next.Store(rand.Uint64N(max(s.cycle.d, 1)))
 		b.snap.Store(s)
 	}
@@ -280,27 +284,28 @@ func (b *Balancer) rampFactor(el time.Duration) float64 {
 	return min(1, max(f, s.MinPercent/100))
 }
 
-func (b *Balancer) buildSnapshot(pickable []*member, raw []uint64, failOpen bool) *snapshot {
-	s := &snapshot{members: pickable, failOpen: failOpen}
-	if b.cfg.Policy == ConsistentHash {
-		s.ring = b.ring
-		if s.ring != nil {
-			in := make(map[*member]bool, len(pickable))
-			for _, m := range pickable {
-				in[m] = true
-			}
-			s.avail = make([]bool, len(s.ring.members))
-			for i, m := range s.ring.members {
-				s.avail[i] = in[m]
-			}
-		}
-		return s
+// ringAvailability marks which ring members are pickable.
+func (b *Balancer) ringAvailability(pickable []*member) []bool {
+	if b.ring == nil {
+		return nil
 	}
-	if len(pickable) == 0 {
-		return s
+	in := make(map[*member]bool, len(pickable))
+	for _, m := range pickable {
+		in[m] = true
 	}
-	reduced, total := reduceWeights(raw, b.cfg.MaxSchedule)
-	s.reduced = reduced
+	avail := make([]bool, len(b.ring.members))
+	for i, m := range b.ring.members {
+		avail[i] = in[m]
+	}
+	return avail
+}
+
+// buildSchedule fills in how s picks among its members by weight.
+func (b *Balancer) buildSchedule(s *snapshot) {
+	if b.cfg.Policy == ConsistentHash || len(s.members) == 0 {
+		return
+	}
+	reduced, total := reduceWeights(s.raw, b.cfg.MaxSchedule)
 	s.weights = make([]uint32, len(reduced))
 	equal := true
 	for i, w := range reduced {
@@ -308,37 +313,18 @@ func (b *Balancer) buildSnapshot(pickable []*member, raw []uint64, failOpen bool
 		equal = equal && w == reduced[0]
 	}
 	if equal {
-		s.cycle = newDivisor(uint64(len(pickable)))
-		return s
+		s.cycle = newDivisor(uint64(len(s.members)))
+		return
 	}
 	s.sched = pfairSchedule(reduced, total)
 	s.cycle = newDivisor(total)
-	return s
 }
 
 // sameAs reports whether picks from s would behave exactly as from old, so
-// old (and its position in the cycle) can stay.
+// old (and its position in the cycle) can stay. s need not be built yet.
 func (old *snapshot) sameAs(s *snapshot) bool {
-	if len(old.members) != len(s.members) || old.ring != s.ring || old.failOpen != s.failOpen ||
-		len(old.reduced) != len(s.reduced) || len(old.avail) != len(s.avail) {
-		return false
-	}
-	for i := range s.members {
-		if old.members[i] != s.members[i] {
-			return false
-		}
-	}
-	for i := range s.reduced {
-		if old.reduced[i] != s.reduced[i] {
-			return false
-		}
-	}
-	for i := range s.avail {
-		if old.avail[i] != s.avail[i] {
-			return false
-		}
-	}
-	return true
+	return old.ring == s.ring && old.failOpen == s.failOpen &&
+		slices.Equal(old.members, s.members) && slices.Equal(old.raw, s.raw) && slices.Equal(old.avail, s.avail)
 }
 
 // armTimerLocked makes the timer fire at next, or stops it if next is zero.

@@ -85,7 +85,9 @@ type Config struct {
 	DecayTime time.Duration
 
 	// VirtualNodes is the number of ring points of an endpoint of average
-	// weight under ConsistentHash, 1 to MaxVirtualNodes. Zero means 160.
+	// weight under ConsistentHash, 1 to MaxVirtualNodes; the ring takes 10
+	// bytes per point and at most MaxRingPoints points (plus one per
+	// endpoint). Zero means 160.
 	VirtualNodes int
 
 	// MaxEndpoints bounds the endpoints Update accepts, 1 to
@@ -98,7 +100,10 @@ type Config struct {
 	// MaxSchedule the picks follow the weights exactly; beyond it the
 	// weights are first rounded to integers summing to about MaxSchedule,
 	// each at least 1, so an endpoint's share is off by at most about
-	// 1/MaxSchedule of all picks. Zero means 65,536 (128 KiB at most).
+	// 1/MaxSchedule of all picks and the cycle has at most MaxSchedule slots
+	// plus one per endpoint. Building a cycle takes O(slots * log endpoints).
+	// Zero means 65,536 (a cycle of at most 128 KiB plus 2 bytes per
+	// endpoint).
 	MaxSchedule int
 
 	// IsFailure reports whether the error given to Pick.Done counts

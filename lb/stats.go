@@ -88,8 +88,7 @@ func (b *Balancer) Stats() Stats {
 			}
 		}
 		if stamp := m.stamp.Load(); stamp != 0 {
-			c := math.Float64frombits(m.cost.Load()) * math.Exp(-float64(max(tick-stamp, 0))/b.tau)
-			e.Latency = time.Duration(c)
+			e.Latency = time.Duration(math.Float64frombits(m.cost.Load()) * decay(tick-stamp, b.tau))
 		}
 		st.PerEndpoint[i] = e
 	}
