@@ -452,3 +452,33 @@ func TestGroupCommitSharesOneFsync(t *testing.T) {
 	require.Equal(t, uint64(1), after.Writes-before.Writes, "and one write")
 	require.NoError(t, l.Close(), "Close")
 }
+
+func TestRecordsReportsDamageAfterOpen(t *testing.T) {
+	ctx := context.Background()
+	l, fsys := openMem(t, wal.Options{})
+	for _, d := range []string{"first", "second", "third"} {
+		_, err := l.Append(ctx, []byte(d))
+		require.NoError(t, err, "append")
+	}
+	path := filepath.Join(crashDir, firstSegment)
+	require.True(t, fsys.Damage(path, func(b []byte) {
+		i := bytes.Index(b, []byte("second"))
+		b[i] ^= 1 // bit rot in the second record's data
+	}), "damage the segment")
+	var got []string
+	var failure error
+	for r, err := range l.Records(1) {
+		if err != nil {
+			failure = err
+			break
+		}
+		got = append(got, string(r.Data))
+	}
+	require.Equal(t, []string{"first"}, got, "records before the damage are yielded, the damaged one never")
+	var ce *wal.CorruptError
+	require.ErrorAs(t, failure, &ce, "the damage is reported")
+	require.ErrorIs(t, failure, wal.ErrCorrupt, "as ErrCorrupt")
+	require.Equal(t, uint64(2), ce.Index, "at the damaged record")
+	require.Contains(t, ce.Error(), "checksum", "saying which check failed")
+	require.NoError(t, l.Close(), "Close")
+}
