@@ -19,8 +19,10 @@
 //     that matches ErrVersionConflict and reports the expected and the
 //     actual version.
 //   - Appends are idempotent by event ID: retrying an append whose events
-//     are already in the stream, with the same expected version, succeeds
-//     without writing them twice. Retry after a timeout with the same IDs.
+//     are already in the stream, with the same IDs and expected version,
+//     succeeds without writing them twice, so an append that timed out can
+//     simply be repeated. Exact expectations find the retry by place and
+//     cost nothing; Any and StreamExists keep an index of their IDs.
 //   - Every event has a per-stream Version (1, 2, 3, ...) and a global
 //     Position (1, 2, 3, ...) without gaps. Positions become visible in
 //     order: no reader ever sees position N+1 before N. Projections that

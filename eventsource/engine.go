@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // engine is the in-memory index shared by MemoryStore and FileStore: the
@@ -23,6 +25,7 @@ type engine struct {
 
 	mu      sync.RWMutex
 	streams map[string]*stream // guarded by mu
+	ids     idIndex            // guarded by mu
 	arena   arena              // guarded by mu
 	log     recordLog
 
@@ -37,8 +40,12 @@ type engine struct {
 // so a reader may keep a copy of the slice header taken under the read lock.
 type stream struct {
 	name      string
-	positions []uint64          // guarded by engine.mu
-	ids       map[string]uint64 // event ID -> version; guarded by engine.mu
+	hash      uint64   // of name, for the ID index
+	positions []uint64 // guarded by engine.mu
+}
+
+func newStream(name string) *stream {
+	return &stream{name: name, hash: xxhash.Sum64String(name)}
 }
 
 func newEngine(limits Limits) *engine {
@@ -48,34 +55,65 @@ func newEngine(limits Limits) *engine {
 // stage validates an append against the staged state and, if it passes,
 // writes its events at the next positions. The caller holds mu and has
 // checked the limits. A deduplicated append writes nothing.
+//
+// Retries are recognised the way the expectation allows. An exact
+// expectation (NoStream, Exact) names the place of the events: if the
+// stream has moved past it and holds events with the same IDs there, the
+// append is a retry; no index is needed. Any and StreamExists name no
+// place, so their events' IDs go into an index, and an append whose first ID
+// is found there is a retry if the rest follow in order; any other ID found
+// there is a duplicate.
 func (e *engine) stage(name string, expected ExpectedVersion, events []EventData, now int64) (AppendResult, error) {
+	if err := duplicateInAppend(events); err != nil {
+		return AppendResult{}, err
+	}
 	s := e.streams[name]
 	var current uint64
 	if s != nil {
 		current = uint64(len(s.positions))
 	}
-	if res, done, err := e.checkIDs(s, name, expected, events); done {
-		return res, err
+	indexed := expected == Any || expected == StreamExists
+	if indexed {
+		if res, done, err := e.retryByID(s, name, expected, events); done {
+			return res, err
+		}
 	}
 	if !expected.allows(current) {
+		if !indexed && s != nil {
+			at := uint64(0)
+			if expected != NoStream {
+				at = uint64(expected)
+			}
+			if at < current && s.holds(&e.log, at+1, events) {
+				return e.deduplicate(s, at+1, len(events)), nil
+			}
+		}
 		e.conflicts.Add(1)
 		return AppendResult{}, &ConflictError{Stream: name, Expected: expected, Actual: current}
 	}
 	if s == nil {
-		s = &stream{name: strings.Clone(name)}
+		s = newStream(strings.Clone(name))
 		e.streams[s.name] = s
 	}
 	var pos uint64
 	for i := range events {
 		ev := &events[i]
-		pos = e.add(s, ev.ID, ev.Type, current+uint64(i)+1, now, ev.Data, ev.Metadata)
+		pos = e.add(s, ev.ID, ev.Type, current+uint64(i)+1, now, ev.Data, ev.Metadata, indexed)
 	}
 	return AppendResult{Version: current + uint64(len(events)), Position: pos}, nil
 }
 
-// add stages one event of s at the next position and indexes it. The caller
-// holds mu and has checked that version follows the stream's last one.
-func (e *engine) add(s *stream, id, typ string, version uint64, unixNano int64, data, meta []byte) uint64 {
+// deduplicate answers a retry of the n events of s from version first.
+func (e *engine) deduplicate(s *stream, first uint64, n int) AppendResult {
+	e.deduplicated.Add(1)
+	last := first + uint64(n) - 1
+	return AppendResult{Version: last, Position: s.positions[last-1], Deduplicated: true}
+}
+
+// add stages one event of s at the next position; indexed puts its ID in
+// the retry index. The caller holds mu and has checked that version follows
+// the stream's last one.
+func (e *engine) add(s *stream, id, typ string, version uint64, unixNano int64, data, meta []byte, indexed bool) uint64 {
 	pos := e.log.stage(record{
 		stream:   s,
 		id:       id,
@@ -84,21 +122,18 @@ func (e *engine) add(s *stream, id, typ string, version uint64, unixNano int64, 
 		unixNano: unixNano,
 		data:     e.arena.copy(data),
 		meta:     e.arena.copy(meta),
+		indexed:  indexed,
 	})
 	s.positions = append(s.positions, pos)
-	if id != "" {
-		if s.ids == nil {
-			s.ids = make(map[string]uint64)
-		}
-		s.ids[id] = version
+	if indexed && id != "" {
+		e.ids.insert(s, id, pos)
 	}
 	return pos
 }
 
 // restore stages an event read back from a FileStore's log. Its version must
-// follow the stream's and its ID must be new to the stream, as Append
-// guaranteed when it was written; anything else is corruption. types interns
-// event type names, which repeat.
+// follow the stream's, as Append guaranteed when it was written; anything
+// else is corruption. types interns event type names, which repeat.
 func (e *engine) restore(d *decodedRecord, types map[string]string) error {
 	s := e.streams[string(d.stream)]
 	var current uint64
@@ -109,35 +144,26 @@ func (e *engine) restore(d *decodedRecord, types map[string]string) error {
 		return fmt.Errorf("%w: stream %q continues at version %d after %d", ErrCorrupt, d.stream, d.version, current)
 	}
 	if s == nil {
-		s = &stream{name: string(d.stream)}
+		s = newStream(string(d.stream))
 		e.streams[s.name] = s
 	}
 	var id string
 	if len(d.id) > 0 {
 		id = string(d.id)
-		if _, dup := s.ids[id]; dup {
-			return fmt.Errorf("%w: stream %q holds event id %q twice", ErrCorrupt, s.name, id)
-		}
 	}
 	typ, ok := types[string(d.typ)]
 	if !ok {
 		typ = string(d.typ)
 		types[typ] = typ
 	}
-	e.add(s, id, typ, d.version, d.unixNano, d.data, d.meta)
+	e.add(s, id, typ, d.version, d.unixNano, d.data, d.meta, d.indexed)
 	return nil
 }
 
-// checkIDs decides the fate of an append whose event IDs are already in the
-// stream. done is false when no ID is known and the append proceeds. An
-// append whose events all match, in order, events already in the stream, and
-// whose expected version held just before them, is a retry: it returns the
-// original result. Any other reuse of an ID is an error.
-func (e *engine) checkIDs(s *stream, name string, expected ExpectedVersion, events []EventData) (res AppendResult, done bool, err error) {
-	if err := duplicateInAppend(events); err != nil {
-		return AppendResult{}, true, err
-	}
-	if s == nil || s.ids == nil {
+// retryByID decides the fate of an Any or StreamExists append whose IDs are
+// in the retry index. done is false when none is and the append proceeds.
+func (e *engine) retryByID(s *stream, name string, expected ExpectedVersion, events []EventData) (res AppendResult, done bool, err error) {
+	if s == nil {
 		return AppendResult{}, false, nil
 	}
 	for i := range events {
@@ -145,10 +171,11 @@ func (e *engine) checkIDs(s *stream, name string, expected ExpectedVersion, even
 		if id == "" {
 			continue
 		}
-		first, ok := s.ids[id]
+		pos, ok := e.ids.lookup(&e.log, s, id)
 		if !ok {
 			continue
 		}
+		first := e.log.at(pos).version
 		if i != 0 || !s.holds(&e.log, first, events) {
 			return AppendResult{}, true, fmt.Errorf("%w: event %d (%q) is already in stream %q at version %d",
 				ErrDuplicateEventID, i, id, name, first)
@@ -157,9 +184,7 @@ func (e *engine) checkIDs(s *stream, name string, expected ExpectedVersion, even
 			e.conflicts.Add(1)
 			return AppendResult{}, true, &ConflictError{Stream: name, Expected: expected, Actual: uint64(len(s.positions))}
 		}
-		e.deduplicated.Add(1)
-		last := first + uint64(len(events)) - 1
-		return AppendResult{Version: last, Position: s.positions[last-1], Deduplicated: true}, true, nil
+		return e.deduplicate(s, first, len(events)), true, nil
 	}
 	return AppendResult{}, false, nil
 }

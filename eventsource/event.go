@@ -11,8 +11,7 @@ import (
 // Data and Metadata returned by a store share the store's memory: read them,
 // copy them if they must outlive the store, never modify them.
 type Event struct {
-	// ID identifies the event within its stream; a retried append with the
-	// same IDs is recognised and not duplicated. Empty when the writer gave none.
+	// ID is the ID the writer gave the event; empty if none.
 	ID string
 	// Stream is the name of the stream the event belongs to.
 	Stream string
@@ -35,10 +34,10 @@ type Event struct {
 // EventData is an event proposed to Store.Append. The store gives it its
 // stream, version, position and time.
 type EventData struct {
-	// ID identifies the event within its stream. Appending events whose IDs
-	// are already in the stream at the expected place succeeds without
-	// writing them again (see Store.Append). Empty means the event is never
-	// deduplicated; NewID makes a random ID.
+	// ID identifies the event for retries: appending events whose IDs are
+	// already in the stream from an earlier attempt of the same append
+	// succeeds without writing them again (see Store.Append). Empty means
+	// the event is never deduplicated; NewID makes a random ID.
 	ID string
 	// Type names the event's schema; it must not be empty.
 	Type string

@@ -238,7 +238,7 @@ func (f *FileStore) Append(ctx context.Context, stream string, expected Expected
 	}
 	res, err := e.stage(stream, expected, events, now)
 	if err == nil && !res.Deduplicated {
-		f.encode(stream, events, res.Version, now)
+		f.encode(stream, events, res.Version, now, expected == Any || expected == StreamExists)
 		f.pending.upto = res.Position
 	}
 	// A rejected or deduplicated append was decided against staged events
@@ -280,10 +280,10 @@ func (f *FileStore) refuse() error {
 }
 
 // encode adds the records of a staged append to the pending group. e.mu is held.
-func (f *FileStore) encode(stream string, events []EventData, last uint64, now int64) {
+func (f *FileStore) encode(stream string, events []EventData, last uint64, now int64, indexed bool) {
 	first := last - uint64(len(events)) + 1
 	for i := range events {
-		f.pending.buf = appendEventRecord(f.pending.buf, stream, &events[i], first+uint64(i), now)
+		f.pending.buf = appendEventRecord(f.pending.buf, stream, &events[i], first+uint64(i), now, indexed)
 		f.pending.ends = append(f.pending.ends, len(f.pending.buf))
 	}
 }

@@ -186,9 +186,9 @@ func TestFileStoreRefusesUndecodableLog(t *testing.T) {
 		records [][]byte
 	}{
 		{"unknown kind", [][]byte{{0x7f, 1, 2}}},
-		{"truncated event", [][]byte{appendEventRecord(nil, "s", &ev, 1, 0)[:5]}},
-		{"version gap", [][]byte{appendEventRecord(nil, "s", &ev, 2, 0)}},
-		{"duplicate id", [][]byte{appendEventRecord(nil, "s", &ev, 1, 0), appendEventRecord(nil, "s", &ev, 2, 0)}},
+		{"truncated event", [][]byte{appendEventRecord(nil, "s", &ev, 1, 0, false)[:5]}},
+		{"version gap", [][]byte{appendEventRecord(nil, "s", &ev, 2, 0, false)}},
+		{"version repeated", [][]byte{appendEventRecord(nil, "s", &ev, 1, 0, false), appendEventRecord(nil, "s", &ev, 1, 0, false)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

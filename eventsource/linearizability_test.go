@@ -59,8 +59,9 @@ type linState struct {
 }
 
 type linNode struct {
-	id   string
-	prev *linNode
+	id      string
+	indexed bool // appended under Any or StreamExists
+	prev    *linNode
 }
 
 // chainHash extends the hash of a sequence of ids with one more id (FNV-1a).
@@ -74,22 +75,37 @@ func chainHash(h uint64, id string) uint64 {
 	return (h ^ ',') * 1099511628211
 }
 
-// linFind returns the version of id in the stream, or 0, and the ids from
-// that version on.
-func linFind(s linState, id string) (uint64, []string) {
-	var after []string
+// linFrom returns the ids of the stream from version from on.
+func linFrom(s linState, from uint64) []string {
+	if from > s.n {
+		return nil
+	}
+	out := make([]string, s.n-from+1)
+	node := s.tail
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = node.id
+		node = node.prev
+	}
+	return out
+}
+
+// linFindIndexed returns the version of the event with id among those
+// appended under Any or StreamExists, or 0.
+func linFindIndexed(s linState, id string) uint64 {
 	v := s.n
 	for node := s.tail; node != nil; node = node.prev {
-		after = append(after, node.id)
-		if node.id == id {
-			for i, j := 0, len(after)-1; i < j; i, j = i+1, j-1 {
-				after[i], after[j] = after[j], after[i]
-			}
-			return v, after
+		if node.indexed && node.id == id {
+			return v
 		}
 		v--
 	}
-	return 0, nil
+	return 0
+}
+
+// linHolds reports whether the stream holds ids from version from on.
+func linHolds(s linState, from uint64, ids []string) bool {
+	following := linFrom(s, from)
+	return len(following) >= len(ids) && equalStrings(following[:len(ids)], ids)
 }
 
 // linStep is the sequential specification of Append and ReadStream.
@@ -107,27 +123,41 @@ func linStep(state, input, output any) (bool, any) {
 	}
 	// What a correct store must answer to this append in state s. Only a
 	// retried or possibly-applied append can find its ids already there.
+	mayExist := in.retry || out.unknown
+	indexed := in.expected == Any || in.expected == StreamExists
 	var want linOutput
 	next := s
-	var at uint64
-	var following []string
-	if in.retry || out.unknown {
-		at, following = linFind(s, in.ids[0])
+	var found uint64
+	if indexed && mayExist {
+		for i, id := range in.ids {
+			if v := linFindIndexed(s, id); v > 0 {
+				if i > 0 || !linHolds(s, v, in.ids) {
+					found = math.MaxUint64 // a duplicate, not a retry
+				} else {
+					found = v
+				}
+				break
+			}
+		}
+	}
+	at := uint64(0) // where an exact expectation puts the events
+	if in.expected >= 0 {
+		at = uint64(in.expected)
 	}
 	switch {
-	case at > 0 && len(following) >= len(in.ids) && equalStrings(following[:len(in.ids)], in.ids):
-		if in.expected.allows(at - 1) {
-			want = linOutput{ok: true, version: at - 1 + uint64(len(in.ids))}
-		} else {
-			want = linOutput{conflict: true, actual: s.n}
-		}
-	case at > 0:
+	case found == math.MaxUint64:
 		want = linOutput{dup: true}
+	case found > 0 && in.expected.allows(found-1):
+		want = linOutput{ok: true, version: found - 1 + uint64(len(in.ids))}
+	case found > 0:
+		want = linOutput{conflict: true, actual: s.n}
 	case in.expected.allows(s.n):
 		want = linOutput{ok: true, version: s.n + uint64(len(in.ids))}
 		for _, id := range in.ids {
-			next = linState{n: next.n + 1, hash: chainHash(next.hash, id), tail: &linNode{id: id, prev: next.tail}}
+			next = linState{n: next.n + 1, hash: chainHash(next.hash, id), tail: &linNode{id: id, indexed: indexed, prev: next.tail}}
 		}
+	case !indexed && mayExist && at < s.n && linHolds(s, at+1, in.ids):
+		want = linOutput{ok: true, version: at + uint64(len(in.ids))}
 	default:
 		want = linOutput{conflict: true, actual: s.n}
 	}
@@ -460,6 +490,15 @@ func TestLinearizabilityCheckerCatchesBugs(t *testing.T) {
 			op(0, a, linOutput{ok: true, version: 1}, 1, 2),
 			op(0, linInput{stream: "s", expected: Exact(1), ids: []string{"b"}}, linOutput{ok: true, version: 2}, 3, 4),
 			op(1, last, linOutput{n: 1, last: "a"}, 5, 6)}, false},
+		{"exact retry after the stream moved on", []porcupine.Operation{
+			op(0, a, linOutput{unknown: true}, 1, math.MaxInt64),
+			op(1, linInput{stream: "s", expected: Any, ids: []string{"b"}}, linOutput{ok: true, version: 2}, 2, 3),
+			op(0, retryA, linOutput{ok: true, version: 1}, 4, 5),
+			op(1, read, readOf("a", "b"), 6, 7)}, true},
+		{"any retry appended twice", []porcupine.Operation{
+			op(0, linInput{stream: "s", expected: Any, ids: []string{"x"}}, linOutput{unknown: true}, 1, math.MaxInt64),
+			op(0, linInput{stream: "s", expected: Any, ids: []string{"x"}, retry: true}, linOutput{ok: true, version: 2}, 2, 3),
+			op(1, read, readOf("x", "x"), 4, 5)}, false},
 		{"unknown append seen later", []porcupine.Operation{
 			op(0, a, linOutput{unknown: true}, 1, math.MaxInt64),
 			op(1, read, readOf("a"), 4, 5)}, true},

@@ -8,11 +8,13 @@ import (
 // A FileStore's log holds two kinds of records. The log frames and checksums
 // each record; the record itself is:
 //
-//	event:    0x01 | stream | id | type | uvarint version | varint unix-nanos | data | metadata
+//	event:    0x01 | flags | stream | id | type | uvarint version | varint unix-nanos | data | metadata
 //	snapshot: 0x02 | stream | uvarint version | schema | data
 //
 // where stream, id, type, schema, data and metadata are each a uvarint
-// length followed by that many bytes. An event's global position is not
+// length followed by that many bytes. flags is one byte: 1 if the event was
+// appended under Any or StreamExists, so its ID is in the retry index, else
+// 0. An event's global position is not
 // stored: it is the count of event records up to and including it, which
 // the log's gap-free order makes exact.
 const (
@@ -21,8 +23,11 @@ const (
 )
 
 // recordOverhead bounds the bytes a record adds to its variable fields: the
-// kind, six length prefixes, a version and a time.
-const recordOverhead = 1 + 6*binary.MaxVarintLen64 + 2*binary.MaxVarintLen64
+// kind, the flags, six length prefixes, a version and a time.
+const recordOverhead = 2 + 6*binary.MaxVarintLen64 + 2*binary.MaxVarintLen64
+
+// flagIndexed marks an event whose ID is in the retry index.
+const flagIndexed byte = 1
 
 func appendBytes(buf []byte, b []byte) []byte {
 	buf = binary.AppendUvarint(buf, uint64(len(b)))
@@ -35,8 +40,12 @@ func appendString(buf []byte, s string) []byte {
 }
 
 // appendEventRecord encodes one event.
-func appendEventRecord(buf []byte, stream string, ev *EventData, version uint64, unixNano int64) []byte {
-	buf = append(buf, kindEvent)
+func appendEventRecord(buf []byte, stream string, ev *EventData, version uint64, unixNano int64, indexed bool) []byte {
+	flags := byte(0)
+	if indexed {
+		flags = flagIndexed
+	}
+	buf = append(buf, kindEvent, flags)
 	buf = appendString(buf, stream)
 	buf = appendString(buf, ev.ID)
 	buf = appendString(buf, ev.Type)
@@ -58,6 +67,7 @@ func appendSnapshotRecord(buf []byte, s *Snapshot) []byte {
 // decodedRecord is a decoded record. Its byte slices alias the input.
 type decodedRecord struct {
 	kind     byte
+	indexed  bool
 	stream   []byte
 	id       []byte
 	typ      []byte
@@ -77,6 +87,19 @@ func (r *recordReader) fail(what string) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%w: record %s", ErrCorrupt, what)
 	}
+}
+
+func (r *recordReader) byte(what string) byte {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) == 0 {
+		r.fail("lacks its " + what)
+		return 0
+	}
+	b := r.b[0]
+	r.b = r.b[1:]
+	return b
 }
 
 func (r *recordReader) uvarint(what string) uint64 {
@@ -131,6 +154,12 @@ func decodeRecord(b []byte) (decodedRecord, error) {
 	r := recordReader{b: b[1:]}
 	switch d.kind {
 	case kindEvent:
+		switch flags := r.byte("flags"); flags {
+		case 0, flagIndexed:
+			d.indexed = flags == flagIndexed
+		default:
+			r.fail("has unknown flags")
+		}
 		d.stream = r.bytes("stream", MaxNameSize)
 		d.id = r.bytes("id", MaxNameSize)
 		d.typ = r.bytes("type", MaxNameSize)

@@ -11,9 +11,9 @@ import (
 
 func TestRecordRoundTrip(t *testing.T) {
 	ev := EventData{ID: "id-1", Type: "Placed", Data: []byte("payload"), Metadata: []byte("meta")}
-	d, err := decodeRecord(appendEventRecord(nil, "orders", &ev, 7, -42))
+	d, err := decodeRecord(appendEventRecord(nil, "orders", &ev, 7, -42, true))
 	require.NoError(t, err, "decode an event record")
-	assert.Equal(t, decodedRecord{kind: kindEvent, stream: []byte("orders"), id: []byte("id-1"), typ: []byte("Placed"),
+	assert.Equal(t, decodedRecord{kind: kindEvent, indexed: true, stream: []byte("orders"), id: []byte("id-1"), typ: []byte("Placed"),
 		version: 7, unixNano: -42, data: []byte("payload"), meta: []byte("meta")}, d, "event fields")
 
 	snap := Snapshot{Stream: "orders", Version: 9, Schema: "v2", Data: []byte("state")}
@@ -24,8 +24,8 @@ func TestRecordRoundTrip(t *testing.T) {
 
 func TestRecordRejectsDamage(t *testing.T) {
 	ev := EventData{ID: "i", Type: "T", Data: []byte("d")}
-	good := appendEventRecord(nil, "s", &ev, 1, 0)
-	longName := binary.AppendUvarint([]byte{kindEvent}, MaxNameSize+1)
+	good := appendEventRecord(nil, "s", &ev, 1, 0, false)
+	longName := binary.AppendUvarint([]byte{kindEvent, 0}, MaxNameSize+1)
 	longName = append(longName, bytes.Repeat([]byte("s"), MaxNameSize+1)...)
 	tests := []struct {
 		name string
@@ -35,12 +35,13 @@ func TestRecordRejectsDamage(t *testing.T) {
 		{"unknown kind", []byte{9}},
 		{"every truncation", nil},
 		{"trailing byte", append(append([]byte(nil), good...), 0)},
-		{"length beyond the record", []byte{kindEvent, 0xff, 0xff, 0xff, 0xff, 0x0f, 's'}},
-		{"overlong varint", append([]byte{kindEvent}, bytes.Repeat([]byte{0xff}, 11)...)},
+		{"unknown flags", append([]byte{kindEvent, 2}, good[2:]...)},
+		{"length beyond the record", []byte{kindEvent, 0, 0xff, 0xff, 0xff, 0xff, 0x0f, 's'}},
+		{"overlong varint", append([]byte{kindEvent, 0}, bytes.Repeat([]byte{0xff}, 11)...)},
 		{"name over the limit", longName},
-		{"empty stream", appendEventRecord(nil, "", &ev, 1, 0)},
-		{"empty type", appendEventRecord(nil, "s", &EventData{}, 1, 0)},
-		{"version 0", appendEventRecord(nil, "s", &ev, 0, 0)},
+		{"empty stream", appendEventRecord(nil, "", &ev, 1, 0, false)},
+		{"empty type", appendEventRecord(nil, "s", &EventData{}, 1, 0, false)},
+		{"version 0", appendEventRecord(nil, "s", &ev, 0, 0, false)},
 		{"snapshot without stream", appendSnapshotRecord(nil, &Snapshot{})},
 	}
 	for _, tt := range tests {
@@ -62,10 +63,11 @@ func TestRecordRejectsDamage(t *testing.T) {
 // of bounds, and that whatever decodes encodes back to the same record.
 func FuzzDecodeRecord(f *testing.F) {
 	ev := EventData{ID: "id", Type: "T", Data: []byte("data"), Metadata: []byte("m")}
-	f.Add(appendEventRecord(nil, "stream", &ev, 3, 1700000000000000000))
+	f.Add(appendEventRecord(nil, "stream", &ev, 3, 1700000000000000000, false))
+	f.Add(appendEventRecord(nil, "s", &EventData{Type: "T"}, 1, -1, true))
 	f.Add(appendSnapshotRecord(nil, &Snapshot{Stream: "s", Version: 2, Schema: "v1", Data: []byte("x")}))
 	f.Add([]byte{kindEvent})
-	f.Add([]byte{kindEvent, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Add([]byte{kindEvent, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add([]byte{kindSnapshot, 1, 's', 0x80})
 	f.Add([]byte{0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -78,7 +80,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		switch d.kind {
 		case kindEvent:
 			ev := EventData{ID: string(d.id), Type: string(d.typ), Data: d.data, Metadata: d.meta}
-			again = appendEventRecord(nil, string(d.stream), &ev, d.version, d.unixNano)
+			again = appendEventRecord(nil, string(d.stream), &ev, d.version, d.unixNano, d.indexed)
 		case kindSnapshot:
 			again = appendSnapshotRecord(nil, &Snapshot{Stream: string(d.stream), Version: d.version, Schema: string(d.typ), Data: d.data})
 		default:

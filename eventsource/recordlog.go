@@ -24,6 +24,7 @@ type record struct {
 	unixNano int64
 	data     []byte
 	meta     []byte
+	indexed  bool // appended under Any or StreamExists: its ID is in the retry index
 }
 
 type chunk [chunkSize]record

@@ -15,11 +15,19 @@ type Store interface {
 	// global position of the last event. Either all events are appended, at
 	// consecutive versions and positions, or none is.
 	//
-	// If the first event's ID is already in the stream, and the events
-	// match, in order and by ID, events already there, and expected held
-	// just before them, the append is a retry of that earlier one: it
-	// succeeds with the earlier result and Deduplicated set, writing
-	// nothing. Any other reuse of an ID fails with ErrDuplicateEventID.
+	// Retrying an append with the same event IDs and the same expected
+	// version is safe: if the first attempt was written, the retry
+	// succeeds with its result and Deduplicated set, writing nothing.
+	// Under NoStream or Exact(v) the retry is recognised by place: the
+	// stream has moved past v and its events from v+1 on have the IDs of
+	// the append, in order (otherwise it is a conflict). Under Any or
+	// StreamExists, which name no place, the IDs of the events are indexed,
+	// and an append whose first ID is found there is a retry if the rest
+	// follow in order; any other indexed ID found again fails with
+	// ErrDuplicateEventID. Events without an ID are never deduplicated, and
+	// an ID twice in one append is ErrDuplicateEventID. IDs only identify
+	// retries: an exact expectation that holds appends even if an ID
+	// occurred earlier in the stream.
 	//
 	// Errors: a *ConflictError (errors.Is ErrVersionConflict) when expected
 	// does not hold; ErrDuplicateEventID; ErrInvalidEvent,

@@ -171,6 +171,25 @@ func testIdempotency(t *testing.T, open storeFactory) {
 		require.ErrorIs(t, err, ErrDuplicateEventID, "an old id after a new one is a duplicate")
 		assert.Equal(t, []string{"a"}, ids(collect(t, s.ReadStream(ctx, "s", 0, Forward))), "nothing written")
 	})
+	t.Run("exact retry that does not match conflicts", func(t *testing.T) {
+		s := open(t, Limits{})
+		defer s.Close()
+		_, err := s.Append(ctx, "s", Exact(0), ed("a", "T", ""), ed("b", "T", ""))
+		require.NoError(t, err, "seed")
+		_, err = s.Append(ctx, "s", Exact(0), ed("a", "T", ""), ed("c", "T", ""))
+		require.ErrorIs(t, err, ErrVersionConflict, "same first id but different events is a conflict, not a retry")
+		_, err = s.Append(ctx, "s", Exact(0), ed("a", "T", ""), ed("b", "T", ""), ed("c", "T", ""))
+		require.ErrorIs(t, err, ErrVersionConflict, "more events than the original is not a retry")
+	})
+	t.Run("exact append may reuse an old id", func(t *testing.T) {
+		s := open(t, Limits{})
+		defer s.Close()
+		_, err := s.Append(ctx, "s", Exact(0), ed("a", "T", ""))
+		require.NoError(t, err, "seed")
+		res, err := s.Append(ctx, "s", Exact(1), ed("a", "T", ""))
+		require.NoError(t, err, "an exact expectation that holds appends: ids identify retries, not events")
+		assert.Equal(t, uint64(2), res.Version, "written as a new event")
+	})
 	t.Run("duplicate ids within one append", func(t *testing.T) {
 		for _, n := range []int{2, 40} {
 			s := open(t, Limits{})
