@@ -62,8 +62,8 @@ func newBench(b *testing.B, cfg lb.Config, weights []int) *lb.Balancer {
 	return bal
 }
 
-func BenchmarkPickRoundRobin(b *testing.B) {
-	bal := newBench(b, lb.Config{Policy: lb.RoundRobin}, repeat(1, 100))
+// pickLoop measures one Pick plus its Done.
+func pickLoop(b *testing.B, bal *lb.Balancer) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p, err := bal.Pick()
@@ -74,18 +74,16 @@ func BenchmarkPickRoundRobin(b *testing.B) {
 	}
 }
 
+func BenchmarkPickRoundRobin(b *testing.B) {
+	bal := newBench(b, lb.Config{Policy: lb.RoundRobin}, repeat(1, 100))
+	pickLoop(b, bal)
+}
+
 func BenchmarkPickWeighted(b *testing.B) {
 	for _, s := range skews {
 		b.Run(s.name, func(b *testing.B) {
 			bal := newBench(b, lb.Config{}, s.weights)
-			b.ReportAllocs()
-			for b.Loop() {
-				p, err := bal.Pick()
-				if err != nil {
-					b.Fatal(err)
-				}
-				p.Done(nil)
-			}
+			pickLoop(b, bal)
 		})
 	}
 }
@@ -94,28 +92,14 @@ func BenchmarkPickP2C(b *testing.B) {
 	for _, s := range skews {
 		b.Run(s.name, func(b *testing.B) {
 			bal := newBench(b, lb.Config{Policy: lb.LeastLoaded}, s.weights)
-			b.ReportAllocs()
-			for b.Loop() {
-				p, err := bal.Pick()
-				if err != nil {
-					b.Fatal(err)
-				}
-				p.Done(nil)
-			}
+			pickLoop(b, bal)
 		})
 	}
 }
 
 func BenchmarkPickPeakEWMA(b *testing.B) {
 	bal := newBench(b, lb.Config{Policy: lb.PeakEWMA}, repeat(1, 100))
-	b.ReportAllocs()
-	for b.Loop() {
-		p, err := bal.Pick()
-		if err != nil {
-			b.Fatal(err)
-		}
-		p.Done(nil)
-	}
+	pickLoop(b, bal)
 }
 
 func BenchmarkPickConsistentHash(b *testing.B) {

@@ -32,19 +32,24 @@ func newDistkit(tb testing.TB, cfg lb.Config, weights []int) (*lb.Balancer, map[
 	return b, index
 }
 
+// distkitLoop measures one Pick plus its Done.
+func distkitLoop(b *testing.B, bal *lb.Balancer) {
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := bal.Pick()
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Done(nil)
+	}
+}
+
 // BenchmarkWeightedPick compares one weighted pick plus its completion
 // callback for the weights {100, 1 x 99}.
 func BenchmarkWeightedPick(b *testing.B) {
 	b.Run("distkit", func(b *testing.B) {
 		bal, _ := newDistkit(b, lb.Config{}, heavyAmongLight())
-		b.ReportAllocs()
-		for b.Loop() {
-			p, err := bal.Pick()
-			if err != nil {
-				b.Fatal(err)
-			}
-			p.Done(nil)
-		}
+		distkitLoop(b, bal)
 	})
 	b.Run("grpc", func(b *testing.B) {
 		g := newGRPCWeighted(b, heavyAmongLight())
@@ -60,14 +65,7 @@ func BenchmarkWeightedPick(b *testing.B) {
 func BenchmarkLeastLoadedPick(b *testing.B) {
 	b.Run("distkit", func(b *testing.B) {
 		bal, _ := newDistkit(b, lb.Config{Policy: lb.LeastLoaded}, make100(1))
-		b.ReportAllocs()
-		for b.Loop() {
-			p, err := bal.Pick()
-			if err != nil {
-				b.Fatal(err)
-			}
-			p.Done(nil)
-		}
+		distkitLoop(b, bal)
 	})
 	b.Run("grpc", func(b *testing.B) {
 		g := newGRPCLeastRequest(b, 100)

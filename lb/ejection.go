@@ -1,0 +1,89 @@
+package lb
+
+import "time"
+
+// eject takes m out of rotation after its failures reached the threshold,
+// unless the ejection cap or the last-endpoint rule forbids it.
+func (b *Balancer) eject(m *member) {
+	b.mu.Lock()
+	if m.removed || m.ejected || m.failures.Load() < b.ejectAfter {
+		b.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	e := b.cfg.Ejection
+	ejected, othersUp := 0, 0
+	for _, o := range b.members {
+		if o.ejected {
+			ejected++
+		} else if o != m && !o.unhealthy {
+			othersUp++
+		}
+	}
+	n := len(b.members)
+	limit := min(max(n*e.MaxPercent/100, 1), n-1)
+	if ejected >= limit || othersUp == 0 {
+		b.mu.Unlock()
+		return
+	}
+	if m.ejections > 0 && !m.returnedAt.IsZero() {
+		forgiven := int(min(now.Sub(m.returnedAt)/e.BaseTime, 1<<20))
+		m.ejections = max(0, m.ejections-forgiven)
+	}
+	m.ejections++
+	d := e.MaxTime
+	if time.Duration(m.ejections) <= e.MaxTime/e.BaseTime {
+		d = min(e.BaseTime*time.Duration(m.ejections), e.MaxTime)
+	}
+	m.ejected = true
+	m.ejectedUntil = now.Add(d)
+	m.warmFrom = time.Time{}
+	events := append([]event{{kind: eventEject, ep: m.endpoint(), d: d}}, b.refreshLocked(now)...)
+	b.mu.Unlock()
+	b.emit(events)
+}
+
+type eventKind int
+
+const (
+	eventEject eventKind = iota
+	eventReturn
+	eventHealth
+)
+
+type event struct {
+	kind    eventKind
+	ep      Endpoint
+	d       time.Duration
+	healthy bool
+}
+
+// emit runs the hooks for events; b.mu must not be held.
+func (b *Balancer) emit(events []event) {
+	log := b.cfg.Logger
+	for _, e := range events {
+		switch e.kind {
+		case eventEject:
+			if log != nil {
+				log.Warn("lb: endpoint ejected", "addr", e.ep.Addr, "for", e.d)
+			}
+			if b.cfg.OnEject != nil {
+				b.cfg.OnEject(e.ep, e.d)
+			}
+		case eventReturn:
+			if log != nil {
+				log.Info("lb: endpoint returned from ejection", "addr", e.ep.Addr)
+			}
+			if b.cfg.OnReturn != nil {
+				b.cfg.OnReturn(e.ep)
+			}
+		case eventHealth:
+			if log != nil {
+				log.Info("lb: endpoint health changed", "addr", e.ep.Addr, "healthy", e.healthy)
+			}
+			if b.cfg.OnHealthChange != nil {
+				b.cfg.OnHealthChange(e.ep, e.healthy)
+			}
+		}
+	}
+}
