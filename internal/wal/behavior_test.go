@@ -54,6 +54,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"unknown policy", wal.Options{Dir: "d", Sync: wal.SyncPolicy(7)}, true},
 		{"negative interval", wal.Options{Dir: "d", SyncInterval: -time.Second}, true},
 		{"negative record size", wal.Options{Dir: "d", MaxRecordSize: -1}, true},
+		{"negative pending bound", wal.Options{Dir: "d", MaxPending: -1}, true},
 		{"record size above limit", wal.Options{Dir: "d", MaxRecordSize: wal.MaxRecordSizeLimit + 1}, true},
 	}
 	for _, tt := range tests {
@@ -481,4 +482,67 @@ func TestRecordsReportsDamageAfterOpen(t *testing.T) {
 	require.Equal(t, uint64(2), ce.Index, "at the damaged record")
 	require.Contains(t, ce.Error(), "checksum", "saying which check failed")
 	require.NoError(t, l.Close(), "Close")
+}
+
+// TestMaxPendingHoldsBackAppenders stalls the disk and checks that an
+// appender finding the queue over MaxPending waits without queueing, so
+// callers that give up and retry cannot grow memory without limit.
+func TestMaxPendingHoldsBackAppenders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		release := make(chan struct{})
+		l, fsys := openMem(t, wal.Options{MaxPending: 100})
+		fsys.SetFault(func(op crashfs.Op) error {
+			if op.Kind == crashfs.OpSync {
+				<-release
+			}
+			return nil
+		})
+		big := bytes.Repeat([]byte("z"), 100)
+		go func() {
+			_, err := l.Append(ctx, []byte("a"))
+			assert.NoError(t, err, "the stalled append succeeds once the disk answers")
+		}()
+		synctest.Wait() // the flusher is stuck in fsync
+
+		type result struct {
+			first uint64
+			err   error
+		}
+		appendAsync := func(ctx context.Context) chan result {
+			ch := make(chan result, 1)
+			go func() {
+				first, err := l.Append(ctx, big)
+				ch <- result{first, err}
+			}()
+			return ch
+		}
+		ctxB, cancelB := context.WithCancel(ctx)
+		b := appendAsync(ctxB)
+		synctest.Wait()
+		require.Equal(t, uint64(2), l.Stats().Appends, "an append into an empty queue is queued")
+		cancelB()
+		rb := <-b
+		require.ErrorIs(t, rb.err, context.Canceled, "a canceled append returns")
+		require.Equal(t, uint64(2), rb.first, "with its index: its outcome is unknown")
+
+		ctxC, cancelC := context.WithCancel(ctx)
+		c := appendAsync(ctxC)
+		synctest.Wait()
+		require.Equal(t, uint64(2), l.Stats().Appends, "an append into a full queue waits without queueing")
+		cancelC()
+		rc := <-c
+		require.ErrorIs(t, rc.err, context.Canceled, "a held-back append returns when canceled")
+		require.Zero(t, rc.first, "and nothing of it was queued")
+
+		d := appendAsync(ctx)
+		synctest.Wait()
+		require.Equal(t, uint64(2), l.Stats().Appends, "still held back")
+		close(release)
+		rd := <-d
+		require.NoError(t, rd.err, "a held-back append proceeds once the flusher takes the queue")
+		require.Equal(t, uint64(3), rd.first, "after the canceled but queued one")
+		require.NoError(t, l.Close(), "Close")
+		require.Equal(t, uint64(3), l.Stats().LastIndex, "all queued records are written")
+	})
 }

@@ -38,6 +38,10 @@ func (l *Log) flushLoop() {
 		l.pending, l.spare = l.spare[:0], nil
 		clear(l.waiters)
 		l.waiters, l.cuts = l.waiters[:0], l.cuts[:0]
+		if l.taken != nil {
+			close(l.taken) // appenders held back by MaxPending may queue again
+			l.taken = nil
+		}
 		last, closing, err := l.next-1, l.closed, l.failed
 		l.mu.Unlock()
 

@@ -23,14 +23,15 @@ type Log struct {
 
 	mu        sync.Mutex
 	closed    bool
-	failed    error      // set once; every later write returns it
-	next      uint64     // index of the next record to append
-	committed uint64     // last acknowledged index: what readers may see
-	segs      []*segment // in index order; the last is being written
-	tailSize  int64      // size of the last segment including pending bytes
-	pending   []byte     // encoded frames the flusher has not taken yet
-	cuts      []cut      // points in pending where a new segment starts
-	waiters   []*waiter  // appenders whose records are in pending
+	failed    error         // set once; every later write returns it
+	next      uint64        // index of the next record to append
+	committed uint64        // last acknowledged index: what readers may see
+	segs      []*segment    // in index order; the last is being written
+	tailSize  int64         // size of the last segment including pending bytes
+	pending   []byte        // encoded frames the flusher has not taken yet
+	cuts      []cut         // points in pending where a new segment starts
+	waiters   []*waiter     // appenders whose records are in pending
+	taken     chan struct{} // closed when the flusher takes pending; nil if nobody waits
 	stats     Stats
 
 	waiterPool sync.Pool
@@ -111,8 +112,10 @@ func Open(opts Options) (*Log, error) {
 // ErrFailed and its cause once a write or fsync has failed, and an error
 // wrapping ctx.Err() if ctx is done first. In the last case, if first is not
 // 0, the batch already has its indexes and its outcome is unknown: it is
-// written, all or none, unless the log fails. An empty batch writes nothing
-// and returns the index the next record will get.
+// written, all or none, unless the log fails. If first is 0 nothing was
+// queued: Append may wait for room while more than Options.MaxPending bytes
+// are queued. An empty batch writes nothing and returns the index the next
+// record will get.
 func (l *Log) Append(ctx context.Context, data ...[]byte) (first uint64, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("wal: append: %w", err)
@@ -131,18 +134,26 @@ func (l *Log) Append(ctx context.Context, data ...[]byte) (first uint64, err err
 	}
 
 	l.mu.Lock()
-	switch {
-	case l.closed:
-		l.mu.Unlock()
-		return 0, ErrClosed
-	case l.failed != nil:
-		err := l.failed
-		l.mu.Unlock()
-		return 0, err
-	case len(data) == 0:
-		next := l.next
-		l.mu.Unlock()
-		return next, nil
+	for {
+		switch {
+		case l.closed:
+			l.mu.Unlock()
+			return 0, ErrClosed
+		case l.failed != nil:
+			err := l.failed
+			l.mu.Unlock()
+			return 0, err
+		case len(data) == 0:
+			next := l.next
+			l.mu.Unlock()
+			return next, nil
+		}
+		if int64(len(l.pending)) < l.opts.MaxPending || len(l.pending) == 0 {
+			break
+		}
+		if err := l.awaitTaken(ctx); err != nil {
+			return 0, err
+		}
 	}
 	first = l.enqueue(data, sums)
 	w := l.waiterPool.Get().(*waiter)
@@ -166,6 +177,27 @@ func (l *Log) Append(ctx context.Context, data ...[]byte) (first uint64, err err
 	}
 	l.waiterPool.Put(w)
 	return first, err
+}
+
+// awaitTaken waits, with l.mu held on entry and on a nil return, until the
+// flusher takes the pending bytes. On error l.mu is released.
+func (l *Log) awaitTaken(ctx context.Context) error {
+	if l.taken == nil {
+		l.taken = make(chan struct{})
+	}
+	taken := l.taken
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case <-taken:
+		l.mu.Lock()
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wal: append: waiting for the queue to drain: %w", ctx.Err())
+	}
 }
 
 // enqueue encodes one batch into l.pending, starting a new segment first if

@@ -48,6 +48,9 @@ const (
 	// DefaultMaxRecordSize is the largest record accepted when
 	// Options.MaxRecordSize is zero.
 	DefaultMaxRecordSize = 16 << 20
+	// DefaultMaxPending is the bound on bytes waiting for the flusher when
+	// Options.MaxPending is zero.
+	DefaultMaxPending = 64 << 20
 	// MaxRecordSizeLimit is the largest value Options.MaxRecordSize may take.
 	MaxRecordSizeLimit = 1 << 30
 	// minSegmentSize keeps a segment able to hold its header and one frame header.
@@ -78,6 +81,13 @@ type Options struct {
 	// one whose checksum holds makes Open fail instead of destroying it (it was
 	// written with a larger limit), so never lower the limit of an existing log.
 	MaxRecordSize int
+	// MaxPending bounds the encoded bytes queued for the flusher; 0 means
+	// DefaultMaxPending (64 MiB). An Append that finds the queue over the
+	// bound waits (or returns when its context is done) until the flusher
+	// takes it, so appenders that give up on a stalled disk and retry cannot
+	// grow memory without limit. A batch larger than the bound is accepted
+	// when the queue is empty.
+	MaxPending int64
 }
 
 // Validate reports the first invalid field, or nil.
@@ -95,6 +105,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("wal: Options.SyncInterval %v is negative", o.SyncInterval)
 	case o.MaxRecordSize < 0:
 		return fmt.Errorf("wal: Options.MaxRecordSize %d is negative", o.MaxRecordSize)
+	case o.MaxPending < 0:
+		return fmt.Errorf("wal: Options.MaxPending %d is negative", o.MaxPending)
 	case o.MaxRecordSize > MaxRecordSizeLimit:
 		return fmt.Errorf("wal: Options.MaxRecordSize %d is above the limit %d", o.MaxRecordSize, MaxRecordSizeLimit)
 	}
@@ -114,6 +126,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxRecordSize == 0 {
 		o.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if o.MaxPending == 0 {
+		o.MaxPending = DefaultMaxPending
 	}
 	return o
 }
