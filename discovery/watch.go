@@ -89,7 +89,9 @@ func (r *Registry) Query(ctx context.Context, service string, index uint64, wait
 // caller holds at that revision); otherwise it starts with a Reset event
 // carrying the full state. Pass 0 to always start with the full state.
 //
-// Each later event brings the watcher to the newest revision. A watcher
+// Each later event brings the watcher to the newest revision and lists at
+// least one change; revisions whose changes cancelled out while the
+// watcher was behind produce no event. A watcher
 // that is slow to consume is never buffered: when it asks for the next
 // event it gets one event coalescing everything it missed, up to the latest
 // state. The registry never blocks on watchers, a watcher holds at most two
@@ -127,6 +129,12 @@ func (r *Registry) Watch(ctx context.Context, service string, fromRevision uint6
 			changes := v.changes
 			if v.prevRev != last.rev {
 				changes = diffViews(last, v)
+			}
+			if len(changes) == 0 {
+				// The skipped revisions cancelled out (an instance came
+				// and went): there is nothing to tell.
+				last = v
+				continue
 			}
 			ev := Event{Service: service, Revision: v.rev, Instances: v.all, Routable: v.routable, Changes: changes}
 			if !yield(ev, nil) {
