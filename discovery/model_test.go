@@ -26,7 +26,7 @@ type modelInstance struct {
 type registryMachine struct {
 	r     *Registry
 	model map[string]*modelInstance
-	rev   uint64 // the registry's revision of "api" after the last step
+	rev   uint64                   // the registry's revision of "api" after the last step
 	seen  map[string]modelInstance // the visible state after the last step
 
 	next   func() (Event, error, bool)
