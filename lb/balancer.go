@@ -21,6 +21,7 @@ type Balancer struct {
 	isFailure  func(error) bool
 	ejectAfter int32 // consecutive failures that eject; 0 = ejection off
 	loadAware  bool  // picks count requests in flight
+	timed      bool  // picks record when they were made, for latency
 	tau        float64
 	epoch      time.Time // PeakEWMA measures time as nanoseconds since epoch
 
@@ -47,6 +48,7 @@ func New(cfg Config) *Balancer {
 		isFailure:  c.IsFailure,
 		ejectAfter: int32(min(c.Ejection.ConsecutiveFailures, 1<<30)),
 		loadAware:  c.Policy == LeastLoaded || c.Policy == PeakEWMA,
+		timed:      c.Policy == PeakEWMA || c.RecordLatency,
 		tau:        float64(c.DecayTime),
 		epoch:      time.Now(),
 		byAddr:     map[string]*member{},

@@ -80,9 +80,15 @@ type Config struct {
 	// HealthCheck configures the active checks that RunHealthChecks runs.
 	HealthCheck HealthCheck
 
-	// DecayTime is how long PeakEWMA remembers latency: an old measurement
-	// weighs e^-1 after DecayTime. Zero means 10 s.
+	// DecayTime is how long the latency estimate remembers: an old
+	// measurement weighs e^-1 after DecayTime. Zero means 10 s.
 	DecayTime time.Duration
+
+	// RecordLatency makes every policy measure each request's latency, from
+	// Pick to Done, into the per-endpoint estimate Stats reports. PeakEWMA
+	// always does, as it balances on it; the others skip it by default
+	// because reading the clock twice costs more than the pick itself.
+	RecordLatency bool
 
 	// VirtualNodes is the number of ring points of an endpoint of average
 	// weight under ConsistentHash, 1 to MaxVirtualNodes; the ring takes 10

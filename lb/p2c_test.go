@@ -199,3 +199,21 @@ func TestPeakEWMAProbesUnmeasuredEndpointsOneAtATime(t *testing.T) {
 		first.Done(nil)
 	})
 }
+
+func TestRecordLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, policy := range []lb.Policy{lb.WeightedRoundRobin, lb.LeastLoaded, lb.ConsistentHash} {
+			on := newBalancer(t, lb.Config{Policy: policy, RecordLatency: true}, equal(1))
+			off := newBalancer(t, lb.Config{Policy: policy}, equal(1))
+			for _, b := range []*lb.Balancer{on, off} {
+				p, err := b.PickKey("k")
+				require.NoError(t, err, "PickKey")
+				time.Sleep(30 * time.Millisecond)
+				p.Done(nil)
+			}
+			assert.InDelta(t, float64(30*time.Millisecond), float64(stat(t, on, addrs(1)[0]).Latency), float64(time.Millisecond),
+				"%v records latency when asked", policy)
+			assert.Zero(t, stat(t, off, addrs(1)[0]).Latency, "%v skips the clock by default", policy)
+		}
+	})
+}

@@ -15,7 +15,7 @@ import (
 type Pick struct {
 	b     *Balancer
 	m     *member
-	start int64 // PeakEWMA: when the pick was made, in ns since b.epoch
+	start int64 // when the pick was made, in ns since b.epoch; 0 if not timed
 }
 
 // Addr returns the picked endpoint's address ("" for the zero Pick).
@@ -37,10 +37,10 @@ func (p Pick) Endpoint() Endpoint {
 
 // Done reports how the request ended: nil for success, else its error.
 // Errors for which Config.IsFailure is true count toward ejection (and
-// PeakEWMA keeps such an endpoint's latency estimate from falling); other
-// errors, by default only context.Canceled, are neutral. Under PeakEWMA, Done
-// also records the time since the pick as a latency sample. Calling Done
-// after the endpoint left the set is harmless.
+// keep the latency estimate from falling); other errors, by default only
+// context.Canceled, are neutral. Under PeakEWMA or Config.RecordLatency,
+// Done also records the time since the pick as a latency sample. Calling
+// Done after the endpoint left the set is harmless.
 func (p Pick) Done(err error) {
 	m, b := p.m, p.b
 	if m == nil {
@@ -91,7 +91,15 @@ func (b *Balancer) Pick() (Pick, error) {
 	if s.sched != nil {
 		i = uint64(s.sched[i])
 	}
-	return Pick{b: b, m: s.members[i]}, nil
+	return b.picked(s.members[i]), nil
+}
+
+// picked returns the Pick of m, timed if latency is recorded.
+func (b *Balancer) picked(m *member) Pick {
+	if b.timed {
+		return Pick{b: b, m: m, start: b.now()}
+	}
+	return Pick{b: b, m: m}
 }
 
 // PickKey chooses the endpoint for key under ConsistentHash: the same key
@@ -110,7 +118,7 @@ func (b *Balancer) PickKey(key string) (Pick, error) {
 	if m == nil {
 		return Pick{}, ErrNoEndpoints
 	}
-	return Pick{b: b, m: m}, nil
+	return b.picked(m), nil
 }
 
 // candidates draws two endpoint indexes for the load-aware policies, each
@@ -155,7 +163,7 @@ func (b *Balancer) pickLeastLoaded(s *snapshot) Pick {
 		a = c
 	}
 	a.inflight.Add(1)
-	return Pick{b: b, m: a}
+	return b.picked(a)
 }
 
 func (b *Balancer) pickPeakEWMA(s *snapshot) Pick {

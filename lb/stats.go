@@ -38,8 +38,9 @@ type EndpointStats struct {
 	EjectedUntil        time.Time // zero unless Ejected
 	Ejections           int       // times ejected, less those forgiven
 	Healthy             bool      // by active checks; true without them
-	// Latency is PeakEWMA's current estimate, decayed to now; zero before
-	// the first sample or under other policies.
+	// Latency is the peak-EWMA latency estimate, decayed to now; zero
+	// before the first sample, and unless the policy is PeakEWMA or
+	// Config.RecordLatency is set.
 	Latency time.Duration
 }
 
