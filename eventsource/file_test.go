@@ -26,20 +26,22 @@ func openFile(sync SyncPolicy) storeFactory {
 	}
 }
 
-func TestFileStore(t *testing.T) {
-	runStoreTests(t, openFile(SyncNever))
-}
-
-func TestFileStoreSyncAlways(t *testing.T) {
-	runStoreTests(t, openFile(SyncAlways))
-}
-
-func TestFileStoreSyncInterval(t *testing.T) {
-	runStoreTests(t, func(t *testing.T, limits Limits) Store {
-		s, err := OpenFileStore(FileConfig{Dir: t.TempDir(), Sync: SyncInterval, SyncInterval: time.Millisecond, Limits: limits})
-		require.NoError(t, err, "open")
+// openFileOn opens a store on the in-memory crash file system, which runs
+// the same code as the real one without waiting for a disk.
+func openFileOn(sync SyncPolicy) storeFactory {
+	return func(t *testing.T, limits Limits) Store {
+		s, err := openFileStore(FileConfig{Dir: "/db", Sync: sync, SyncInterval: time.Millisecond, Limits: limits}, crashfs.New())
+		require.NoError(t, err, "opening a file store on an empty file system")
 		return s
-	})
+	}
+}
+
+func TestFileStore(t *testing.T) {
+	t.Parallel()
+	t.Run("disk", func(t *testing.T) { runStoreTests(t, openFile(SyncNever)) })
+	for _, sync := range []SyncPolicy{SyncAlways, SyncInterval, SyncNever} {
+		t.Run(sync.String(), func(t *testing.T) { runStoreTests(t, openFileOn(sync)) })
+	}
 }
 
 func TestFileConfigValidate(t *testing.T) {
@@ -340,6 +342,7 @@ func checkRecovered(t *testing.T, img wal.FS, ops []*crashAppend, snaps map[stri
 }
 
 func TestFileStoreCrashAtEveryOperation(t *testing.T) {
+	t.Parallel()
 	for _, writers := range []int{1, 4} {
 		dry := crashfs.New()
 		runCrashWorkload(dry, crashWorkload(), writers)

@@ -426,6 +426,7 @@ const (
 )
 
 func TestLinearizabilityMemoryStore(t *testing.T) {
+	t.Parallel()
 	store := NewMemoryStore(MemoryConfig{})
 	defer store.Close()
 	run := runLinearizabilityClients(t, store, linClients, linPerClient, linStreams)
@@ -433,6 +434,7 @@ func TestLinearizabilityMemoryStore(t *testing.T) {
 }
 
 func TestLinearizabilityFileStore(t *testing.T) {
+	t.Parallel()
 	store, err := openFileStore(FileConfig{Dir: "/db", SegmentSize: 256 << 10}, crashfs.New())
 	require.NoError(t, err, "open")
 	defer store.Close()
