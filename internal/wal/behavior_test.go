@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -545,4 +546,51 @@ func TestMaxPendingHoldsBackAppenders(t *testing.T) {
 		require.NoError(t, l.Close(), "Close")
 		require.Equal(t, uint64(3), l.Stats().LastIndex, "all queued records are written")
 	})
+}
+
+// TestRealFileSystemRecovery runs recovery on the operating system's file
+// system: a new nested directory, foreign files left alone, a damaged middle
+// segment cut and the later segments removed.
+func TestRealFileSystemRecovery(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "nested", "log")
+	opts := wal.Options{Dir: dir, SegmentSize: 100}
+	l, err := wal.Open(opts)
+	require.NoError(t, err, "Open creates missing directories")
+	for i := range 9 {
+		_, err := l.Append(ctx, fmt.Appendf(nil, "record-%02d-padding-padding", i+1))
+		require.NoError(t, err, "append")
+	}
+	require.NoError(t, l.Close(), "Close")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "NOTES"), []byte("not a segment"), 0o644), "foreign file")
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "00000000000000000099.wal"), 0o755), "foreign directory")
+
+	segs, err := filepath.Glob(filepath.Join(dir, "0*.wal"))
+	require.NoError(t, err, "glob")
+	require.Len(t, segs, 6, "nine 45-byte frames, two per 100-byte segment, make 5 files, plus the foreign directory")
+	middle := segs[1] // holds records 3 and 4
+	f, err := os.OpenFile(middle, os.O_RDWR, 0)
+	require.NoError(t, err, "open middle segment")
+	info, err := f.Stat()
+	require.NoError(t, err, "stat")
+	_, err = f.WriteAt([]byte{0xff}, info.Size()-1) // damage record 4
+	require.NoError(t, err, "damage")
+	require.NoError(t, f.Close(), "close")
+
+	l, err = wal.Open(opts)
+	require.NoError(t, err, "recovery")
+	require.Equal(t, uint64(3), l.LastIndex(), "records before the damage are kept")
+	st := l.Stats()
+	require.Equal(t, 3, st.RecoveryRemoved, "the three later segments are removed")
+	require.Equal(t, uint64(45), st.RecoveryTruncated, "the damaged frame is cut")
+	for _, p := range segs[2:5] {
+		_, err := os.Stat(p)
+		require.ErrorIs(t, err, os.ErrNotExist, "%s is removed", filepath.Base(p))
+	}
+	_, err = os.Stat(filepath.Join(dir, "NOTES"))
+	require.NoError(t, err, "foreign files are left alone")
+	first, err := l.Append(ctx, []byte("after repair"))
+	require.NoError(t, err, "append after repair")
+	require.Equal(t, uint64(4), first, "indexes continue after the kept records")
+	require.NoError(t, l.Close(), "Close")
 }

@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-// Record is one entry of the log. Index starts at 1 and is gap-free.
+// Record is one entry of the log. Index starts at 1 and is gap-free. The
+// Data of a Record yielded by Records is only valid until the iteration
+// moves on.
 type Record struct {
 	Index uint64
 	Data  []byte
@@ -15,7 +17,7 @@ type Record struct {
 
 // Log is a durable append-only log of records in segment files. It is safe
 // for concurrent use. Open starts one goroutine, the flusher, that performs
-// every write and fsync; Close stops it.
+// every write and fsync; Close stops it, so every opened Log must be closed.
 type Log struct {
 	opts Options
 	kick chan struct{} // wakes the flusher; capacity 1
