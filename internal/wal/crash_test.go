@@ -32,12 +32,6 @@ func crashBatches(n int, seed uint64) [][][]byte {
 	return batches
 }
 
-// recovered returns the history trimmed to the batches a recovery found,
-// all of them now durable, ready to be extended by a later run.
-func (h *history) recovered(batches int) *history {
-	return &history{attempted: h.attempted[:batches:batches], acked: batches, durable: batches}
-}
-
 // phase is one life of the process: open the log, append batches, close.
 type phase struct{ batches [][][]byte }
 
@@ -48,6 +42,12 @@ type history struct {
 	acked     int        // attempted[:acked] were acknowledged
 	durable   int        // attempted[:durable] must survive any crash
 	stopped   bool       // the workload hit an error and stopped
+}
+
+// recovered returns the history trimmed to the batches a recovery found,
+// all of them now durable, ready to be extended by a later run.
+func (h *history) recovered(batches int) *history {
+	return &history{attempted: h.attempted[:batches:batches], acked: batches, durable: batches}
 }
 
 // runPhases runs the phases on fsys until the first error. Under SyncAlways
