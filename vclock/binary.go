@@ -127,9 +127,6 @@ func DecodeClockInto(buf []Entry, data []byte) (Clock, int, error) {
 
 func entryActor(e Entry) Actor { return e.Actor }
 
-// MaxActor is the largest actor id.
-const MaxActor = Actor(1<<64 - 1)
-
 // actorGap returns what the binary forms store for the actor of entry i:
 // the actor itself for the first entry, else its distance from the
 // previous actor minus one, so ascending ids cost little and a duplicate

@@ -19,6 +19,9 @@ import (
 // take a new actor id; ticking from zero again would reissue old events.
 type Actor uint64
 
+// MaxActor is the largest actor id.
+const MaxActor = Actor(math.MaxUint64)
+
 // Entry is one (actor, counter) pair of a [Clock].
 type Entry struct {
 	Actor   Actor
