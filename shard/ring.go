@@ -238,7 +238,7 @@ func (r *Ring) Remove(nodes ...string) error {
 		delete(r.slots, n)
 		r.free = append(r.free, slot)
 	}
-	sortRemovals(removed)
+	sortEntries(removed, old.names)
 	r.snap.Store(next.apply(old, nil, removed))
 	return nil
 }
@@ -272,7 +272,7 @@ func (r *Ring) SetWeight(node string, weight float64) error {
 		next = next.apply(old, added, nil)
 	case want < have:
 		removed := r.appendPoints(nil, node, slot, want, have)
-		sortRemovals(removed)
+		sortEntries(removed, old.names)
 		next = next.apply(old, nil, removed)
 	default:
 		next = next.apply(old, nil, nil)

@@ -105,71 +105,60 @@ func compareEntries(a, b entry, names []string) int {
 	return strings.Compare(names[a.owner], names[b.owner])
 }
 
+// sortEntries puts points in ring order. Equal hashes are rare, so it
+// sorts by hash alone and then orders each run of equal hashes by name.
 func sortEntries(es []entry, names []string) {
-	slices.SortFunc(es, func(a, b entry) int { return compareEntries(a, b, names) })
-}
-
-// sortRemovals orders points to delete by hash, then slot.
-func sortRemovals(es []entry) {
-	slices.SortFunc(es, func(a, b entry) int {
-		switch {
-		case a.hash != b.hash:
-			if a.hash < b.hash {
-				return -1
-			}
-			return 1
-		case a.owner < b.owner:
-			return -1
-		case a.owner > b.owner:
-			return 1
+	slices.SortFunc(es, func(a, b entry) int { return cmpUint64(a.hash, b.hash) })
+	for i := 1; i < len(es); i++ {
+		if es[i].hash != es[i-1].hash {
+			continue
 		}
-		return 0
-	})
-}
-
-// removedOwner marks a removal already matched.
-const removedOwner = ^uint32(0)
-
-// mergeRun appends to dst the sorted run (hs, os) without the points in rem
-// and with the points in add, keeping ring order. add is in ring order and
-// rem sorted by hash; matched rem entries are marked so that a node's two
-// points on one hash are removed once each.
-func mergeRun(dstH []uint64, dstO []uint32, hs []uint64, os []uint32, add, rem []entry, names []string) ([]uint64, []uint32) {
-	i, j, k := 0, 0, 0
-	for i < len(hs) || j < len(add) {
-		if i < len(hs) {
-			for k < len(rem) && rem[k].hash < hs[i] {
-				k++
-			}
-			if removeMatch(rem[k:], hs[i], os[i]) {
-				i++
-				continue
-			}
-		}
-		if j == len(add) || (i < len(hs) && compareEntries(entry{hs[i], os[i]}, add[j], names) <= 0) {
-			dstH, dstO = append(dstH, hs[i]), append(dstO, os[i])
-			i++
-		} else {
-			dstH, dstO = append(dstH, add[j].hash), append(dstO, add[j].owner)
+		j := i + 1
+		for j < len(es) && es[j].hash == es[i].hash {
 			j++
 		}
+		slices.SortFunc(es[i-1:j], func(a, b entry) int { return strings.Compare(names[a.owner], names[b.owner]) })
+		i = j
 	}
-	return dstH, dstO
 }
 
-// removeMatch finds an unmatched removal of (h, owner) at the start of rem
-// and marks it matched.
-func removeMatch(rem []entry, h uint64, owner uint32) bool {
-	for x := range rem {
-		if rem[x].hash != h {
-			return false
-		}
-		if rem[x].owner == owner {
-			rem[x].owner = removedOwner
-			return true
-		}
+func cmpUint64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
 	}
-	return false
+	return 0
+}
+
+// mergeRun appends to dst the ring-ordered run (hs, os) with the points
+// of add inserted or those of rem deleted (one of the two is empty; both
+// are in ring order). It copies the untouched stretches in blocks, since a
+// change usually touches one or two points of a run.
+func mergeRun(dstH []uint64, dstO []uint32, hs []uint64, os []uint32, add, rem []entry, names []string) ([]uint64, []uint32) {
+	i := 0
+	for _, a := range add {
+		p := i
+		for p < len(hs) && (hs[p] < a.hash || hs[p] == a.hash && names[os[p]] <= names[a.owner]) {
+			p++
+		}
+		dstH, dstO = append(dstH, hs[i:p]...), append(dstO, os[i:p]...)
+		dstH, dstO = append(dstH, a.hash), append(dstO, a.owner)
+		i = p
+	}
+	for _, r := range rem {
+		p := i
+		for p < len(hs) && (hs[p] < r.hash || hs[p] == r.hash && os[p] != r.owner) {
+			p++
+		}
+		if p == len(hs) || hs[p] != r.hash {
+			continue // not present; cannot happen for points the ring placed
+		}
+		dstH, dstO = append(dstH, hs[i:p]...), append(dstO, os[i:p]...)
+		i = p + 1
+	}
+	return append(dstH, hs[i:]...), append(dstO, os[i:]...)
 }
 
 // apply fills in next's chunks: old's points plus added minus removed.
@@ -280,7 +269,9 @@ func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk
 	prev := func(c int) int { return (c - 1) & mask }
 	next := func(c int) int { return (c + 1) & mask }
 	fresh := newBitset(len(tbl)) // chunks built here, safe to modify
-	var dirty []int
+	// moved lists the rebuilt chunks whose edges changed: emptiness, first
+	// point or last winner. Only those can change another chunk's copies.
+	var moved []int
 	for len(added) > 0 || len(removed) > 0 {
 		c := len(tbl)
 		if len(added) > 0 {
@@ -295,16 +286,22 @@ func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk
 		hs := make([]uint64, 1, last+1+a)
 		os := make([]uint32, 1, last+1+a)
 		hs, os = mergeRun(hs, os, old.hashes[1:last], old.owners[1:last], added[:a], removed[:r], names)
-		tbl[c] = &chunk{hashes: append(hs, 0), owners: append(os, 0)}
+		// Keep the old neighbor copies; the pass below fixes them where a
+		// neighbor moved.
+		ch := &chunk{hashes: append(hs, old.hashes[last]), owners: append(os, old.owners[last])}
+		ch.hashes[0], ch.owners[0] = old.hashes[0], old.owners[0]
+		tbl[c] = ch
 		fresh.set(c)
-		dirty = append(dirty, c)
+		if edgesMoved(old, ch) {
+			moved = append(moved, c)
+		}
 		added, removed = added[a:], removed[r:]
 	}
 	// A chunk's copies change only if the nearest non-empty chunk before
-	// or after it changed: collect each dirty chunk, the empty chunks
-	// around it and the first non-empty chunk on either side.
+	// or after it moved: collect each moved chunk, the empty chunks around
+	// it and the first non-empty chunk on either side.
 	var affected []int
-	for _, c := range dirty {
+	for _, c := range moved {
 		affected = append(affected, c)
 		for x := prev(c); x != c; x = prev(x) {
 			if affected = append(affected, x); !tbl[x].empty() {
@@ -369,6 +366,23 @@ func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk
 		ch.hashes[0], ch.owners[0], ch.hashes[end], ch.owners[end] = ph, po, sh, so
 	}
 	return tbl
+}
+
+// edgesMoved reports whether a rebuilt chunk differs from the old one in
+// what its neighbors copy: whether it is empty, its first point and its
+// last winner.
+func edgesMoved(old, ch *chunk) bool {
+	if old.empty() || ch.empty() {
+		return old.empty() != ch.empty()
+	}
+	oh, oo := old.first()
+	nh, no := ch.first()
+	if oh != nh || oo != no {
+		return true
+	}
+	oh, oo = old.lastWinner()
+	nh, no = ch.lastWinner()
+	return oh != nh || oo != no
 }
 
 // locate returns the slot of the point nearest to h; the ring must not be
