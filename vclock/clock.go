@@ -76,7 +76,7 @@ func (o Order) String() string {
 //
 // Methods that build a new clock allocate; their Into forms ([Clock.MergeInto],
 // [Clock.TickInto], [DecodeClockInto]) write into a caller-owned buffer
-// instead for hot paths. Compare, Descends, Get and the encoders never
+// instead for hot paths. Compare, Descends, Get and the Append encoders never
 // allocate.
 type Clock struct {
 	// entries is sorted by Actor, has no duplicate actors and no zero
