@@ -418,3 +418,40 @@ func TestFileStoreFailedRefusesWrites(t *testing.T) {
 	assert.Equal(t, []string{"a"}, ids(collect(t, s.ReadAll(ctx, 0))), "readers never see the failed append")
 	require.ErrorIs(t, s.Close(), ErrFailed, "Close reports the failure")
 }
+
+func TestFileStoreCanceledAppendOutcome(t *testing.T) {
+	fsys := crashfs.New()
+	s, err := openFileStore(FileConfig{Dir: "/db"}, fsys)
+	require.NoError(t, err, "open")
+	defer s.Close()
+	release := make(chan struct{})
+	blocked := make(chan struct{}, 1)
+	fsys.SetFault(func(op crashfs.Op) error {
+		if op.Kind == crashfs.OpSync {
+			select {
+			case blocked <- struct{}{}:
+			default:
+			}
+			<-release // an fsync that takes its time
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 1)
+	go func() {
+		_, err := s.Append(ctx, "s", NoStream, ed("a", "T", "1"))
+		errs <- err
+	}()
+	<-blocked
+	cancel()
+	err = <-errs
+	require.ErrorIs(t, err, context.Canceled, "a canceled append returns while its fsync is still running")
+	assert.Contains(t, err.Error(), "outcome unknown", "the error says the append may still happen")
+	assert.Empty(t, collect(t, s.ReadAll(context.Background(), 0)), "nothing is visible before the fsync")
+	close(release)
+	fsys.SetFault(nil)
+	res, err := s.Append(context.Background(), "s", NoStream, ed("a", "T", "1"))
+	require.NoError(t, err, "the retry succeeds")
+	assert.True(t, res.Deduplicated, "the canceled append did happen, and the retry says so")
+	assert.Equal(t, []string{"a"}, ids(collect(t, s.ReadAll(context.Background(), 0))), "written once")
+}
