@@ -44,6 +44,10 @@ func (cfg HLCConfig) Validate() error {
 // The zero value is a ready clock with DefaultMaxOffset. An HLC is safe for
 // concurrent use; Now and Update are lock-free. It must not be copied after
 // first use.
+//
+// Timestamps increase within one HLC. A process that restarts and must
+// stay above what it issued before should persist its latest timestamp and
+// pass it to Update on start.
 type HLC struct {
 	maxOffset time.Duration
 	last      atomic.Uint64
