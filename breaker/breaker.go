@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -198,15 +199,18 @@ func (b *Breaker) transitionLocked(to State) {
 // capped, jittered), publishes the period's rejection error and arms the
 // timer that ends it.
 func (b *Breaker) startOpenPeriodLocked(now int64) {
-	d := b.cfg.OpenDuration
-	for i := 0; i < b.reopens && d < b.cfg.MaxOpenDuration; i++ {
-		d *= 2
+	d, limit := b.cfg.OpenDuration, b.cfg.MaxOpenDuration
+	for i := 0; i < b.reopens && d < limit; i++ {
+		d = min(d, limit/2) * 2 // cannot overflow
 	}
-	d = min(d, b.cfg.MaxOpenDuration)
+	d = min(d, limit)
 	if j := b.cfg.OpenJitter; j > 0 {
 		d -= time.Duration(float64(d) * j * rand.Float64())
 	}
 	b.openUntil = now + int64(d)
+	if b.openUntil < now {
+		b.openUntil = math.MaxInt64 // an open duration of centuries
+	}
 	b.openErr.Store(&OpenError{Name: b.cfg.Name, State: StateOpen, Until: b.base.Add(time.Duration(b.openUntil))})
 	gen := b.gen
 	b.timer = time.AfterFunc(d, func() { b.endOpenPeriod(gen) })

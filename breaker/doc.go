@@ -61,16 +61,19 @@
 //
 // # Cost
 //
-// The closed success path of a count window takes no lock, reads no clock
-// and, while the window holds no failures or slow calls, writes no shared
-// memory: it loads one atomic word. Failures, and successes while the
-// window still holds failures, take a mutex. A time window reads the
-// clock once per call and adds to one bucket counter atomically; a
-// slow-call threshold costs a second clock read. Rejection of an open
-// breaker reads no clock and allocates nothing: it loads the word and
+// Admission and the common outcomes are lock-free. A closed breaker with a
+// count window and no slow-call threshold admits a call with one atomic
+// load and reads no clock; while its window is full and holds no failures
+// or slow calls, a success changes nothing and is another load, with no
+// shared write, so the call scales across cores. Failures, and successes
+// while the window still holds failures, take a mutex. A time window reads
+// the clock once per call and adds to one bucket counter atomically; a
+// slow-call threshold costs a clock read at admission too. Rejection by an
+// open breaker reads no clock and allocates nothing: it loads the word and
 // returns the open period's shared *OpenError. The end of an open period is
-// therefore observed through its timer (or through State and Stats, which
-// read the clock), not on every rejected call.
+// therefore observed through its timer (or by State and Stats, which read
+// the clock), not on every rejected call; Allow can keep rejecting for the
+// moment between the deadline and the timer's run.
 //
 // # Differences from other breakers
 //

@@ -3,6 +3,7 @@ package breaker_test
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -487,3 +488,19 @@ var (
 	errBadInput = errors.New("bad input")
 	errWeird    = errors.New("weird")
 )
+
+func TestHugeOpenDurationsDoNotOverflow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const third = time.Duration(math.MaxInt64 / 3)
+		b := breaker.New(breaker.Config{ConsecutiveFailures: 1, OpenDuration: third, MaxOpenDuration: math.MaxInt64})
+		require.Error(t, call(b, errBoom))
+		assert.Equal(t, third, b.Stats().RetryAfter)
+		time.Sleep(third)
+		require.Equal(t, breaker.StateHalfOpen, b.State())
+		require.Error(t, call(b, errBoom))
+		s := b.Stats()
+		require.Equal(t, breaker.StateOpen, s.State)
+		assert.Equal(t, 2*third, s.RetryAfter, "doubling near the top of int64 stays exact")
+		b.Reset()
+	})
+}
