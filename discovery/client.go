@@ -114,22 +114,13 @@ func NewClient(cfg ClientConfig) *Client {
 	if err := cfg.Validate(); err != nil {
 		panic(err.Error())
 	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&cfg.RequestTimeout, DefaultRequestTimeout)
-	def(&cfg.WatchWait, DefaultWatchWait)
-	def(&cfg.MaxStale, DefaultMaxStale)
-	def(&cfg.BackoffMin, DefaultBackoffMin)
-	def(&cfg.BackoffMax, DefaultBackoffMax)
-	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
-	if cfg.MaxCached == 0 {
-		cfg.MaxCached = DefaultMaxCached
-	}
+	setDefault(&cfg.RequestTimeout, DefaultRequestTimeout)
+	setDefault(&cfg.WatchWait, DefaultWatchWait)
+	setDefault(&cfg.MaxStale, DefaultMaxStale)
+	setDefault(&cfg.BackoffMin, DefaultBackoffMin)
+	setDefault(&cfg.BackoffMax, DefaultBackoffMax)
+	setDefault(&cfg.MaxResponseBytes, DefaultMaxResponseBytes)
+	setDefault(&cfg.MaxCached, DefaultMaxCached)
 	c := &Client{cfg: cfg, base: trimSlash(cfg.URL), http: cfg.HTTPClient, cache: newSnapshotCache(cfg.MaxCached)}
 	if c.http == nil {
 		c.owned = http.DefaultTransport.(*http.Transport).Clone()
@@ -167,8 +158,9 @@ func (c *Client) CacheAge(service string) (time.Duration, bool) {
 }
 
 // Register registers an instance with the server. Errors are those of
-// Registry.Register, carried over HTTP (wrapped in *HTTPError), transport
-// failures (wrapping ErrUnavailable), or the context's error.
+// Registry.Register carried over HTTP (an *HTTPError wrapping the same
+// sentinel), ErrUnauthorized, transport failures and 5xx answers (wrapping
+// ErrUnavailable), or the context's error.
 func (c *Client) Register(ctx context.Context, reg Registration) (Lease, error) {
 	var out leaseJSON
 	if err := c.do(ctx, "/v1/register", encodeRegistration(reg), &out); err != nil {
@@ -178,22 +170,26 @@ func (c *Client) Register(ctx context.Context, reg Registration) (Lease, error) 
 }
 
 // Heartbeat renews a lease. ErrLeaseNotFound (through errors.Is) means the
-// server no longer holds it: register again, or let Registrar do it.
+// server no longer holds it: register again, or let Registrar do it. Other
+// errors are as for Register.
 func (c *Client) Heartbeat(ctx context.Context, lease Lease, status Status) error {
 	return c.do(ctx, "/v1/heartbeat", leaseRequest{Service: lease.Service, ID: lease.ID, Token: lease.Token, Status: status}, nil)
 }
 
-// Drain marks the leased instance as draining, or routable again.
+// Drain marks the leased instance as draining, or routable again. Errors
+// are as for Heartbeat.
 func (c *Client) Drain(ctx context.Context, lease Lease, draining bool) error {
 	return c.do(ctx, "/v1/drain", leaseRequest{Service: lease.Service, ID: lease.ID, Token: lease.Token, Draining: draining}, nil)
 }
 
-// Deregister removes the leased instance.
+// Deregister removes the leased instance. Errors are as for Heartbeat.
 func (c *Client) Deregister(ctx context.Context, lease Lease) error {
 	return c.do(ctx, "/v1/deregister", leaseRequest{Service: lease.Service, ID: lease.ID, Token: lease.Token}, nil)
 }
 
-// Services lists the server's services, sorted.
+// Services lists the server's services, sorted. Errors: transport
+// failures and 5xx answers (wrapping ErrUnavailable), ErrUnauthorized, or
+// the context's error.
 func (c *Client) Services(ctx context.Context) ([]string, error) {
 	var out servicesJSON
 	if err := c.get(ctx, "/v1/services", c.cfg.RequestTimeout, &out); err != nil {
@@ -206,6 +202,10 @@ func (c *Client) Services(ctx context.Context) ([]string, error) {
 // answer (transport error or 5xx) and a last good answer no older than
 // MaxStale exists, Lookup returns it together with a *StaleError giving its
 // age. A canceled context is never answered from the cache.
+//
+// Errors: *StaleError (with data), ErrInvalid (a malformed service name),
+// ErrUnauthorized, transport failures and 5xx answers (wrapping
+// ErrUnavailable), or the context's error.
 func (c *Client) Lookup(ctx context.Context, service string) (Snapshot, error) {
 	snap, _, err := c.query(ctx, service, 0, 0, 0, c.cfg.RequestTimeout)
 	if err != nil {
@@ -225,7 +225,8 @@ func (c *Client) Resolve(ctx context.Context, service string) ([]Instance, error
 // Query is Registry.Query over HTTP: it returns when the service's
 // revision differs from index, or after wait plus jitter. A revision lower
 // than index in the answer means the server's registry restarted: replace
-// your state. Failures do not fall back to the cache.
+// your state. Failures do not fall back to the cache; errors are those of
+// Lookup without *StaleError.
 func (c *Client) Query(ctx context.Context, service string, index uint64, wait time.Duration) (Snapshot, error) {
 	snap, _, err := c.blockingQuery(ctx, service, index, c.epoch.Load(), wait)
 	return snap, err

@@ -136,31 +136,26 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
-	def(&c.DefaultTTL, DefaultTTL)
-	def(&c.MinTTL, DefaultMinTTL)
-	def(&c.MaxTTL, DefaultMaxTTL)
-	def(&c.CheckInterval, DefaultCheckInterval)
-	def(&c.GuardMaxSuspect, DefaultGuardMaxSuspect)
-	def(&c.MaxQueryWait, DefaultMaxQueryWait)
-	if c.GuardThreshold == 0 {
-		c.GuardThreshold = DefaultGuardThreshold
-	}
-	if c.GuardMinInstances == 0 {
-		c.GuardMinInstances = DefaultGuardMinInstances
-	}
-	if c.MaxServices == 0 {
-		c.MaxServices = DefaultMaxServices
-	}
-	if c.MaxInstances == 0 {
-		c.MaxInstances = DefaultMaxInstances
-	}
+	setDefault(&c.DefaultTTL, DefaultTTL)
+	setDefault(&c.MinTTL, DefaultMinTTL)
+	setDefault(&c.MaxTTL, DefaultMaxTTL)
+	setDefault(&c.CheckInterval, DefaultCheckInterval)
+	setDefault(&c.GuardMaxSuspect, DefaultGuardMaxSuspect)
+	setDefault(&c.MaxQueryWait, DefaultMaxQueryWait)
+	setDefault(&c.GuardThreshold, DefaultGuardThreshold)
+	setDefault(&c.GuardMinInstances, DefaultGuardMinInstances)
+	setDefault(&c.MaxServices, DefaultMaxServices)
+	setDefault(&c.MaxInstances, DefaultMaxInstances)
 	if c.Dial == nil {
 		c.Dial = (&net.Dialer{}).DialContext
 	}
 	return c
+}
+
+// setDefault replaces a zero *p with v: zero config fields mean defaults.
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
 }

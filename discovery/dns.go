@@ -83,21 +83,11 @@ func NewDNS(cfg DNSConfig) *DNS {
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
-	if cfg.Proto == "" {
-		cfg.Proto = "tcp"
-	}
-	if cfg.Refresh == 0 {
-		cfg.Refresh = DefaultDNSRefresh
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultDNSTimeout
-	}
-	if cfg.MaxStale == 0 {
-		cfg.MaxStale = DefaultMaxStale
-	}
-	if cfg.MaxCached == 0 {
-		cfg.MaxCached = DefaultMaxCached
-	}
+	setDefault(&cfg.Proto, "tcp")
+	setDefault(&cfg.Refresh, DefaultDNSRefresh)
+	setDefault(&cfg.Timeout, DefaultDNSTimeout)
+	setDefault(&cfg.MaxStale, DefaultMaxStale)
+	setDefault(&cfg.MaxCached, DefaultMaxCached)
 	return &DNS{cfg: cfg, cache: newSnapshotCache(cfg.MaxCached)}
 }
 
@@ -112,6 +102,9 @@ func (d *DNS) Resolve(ctx context.Context, service string) ([]Instance, error) {
 // Lookup is Resolve returning the whole Snapshot. Its Revision starts at 2
 // with the first answer and grows whenever an answer differs from the
 // previous one.
+//
+// Errors: *StaleError (with data), a failed lookup wrapping ErrUnavailable
+// and the resolver's error, or the context's error.
 func (d *DNS) Lookup(ctx context.Context, service string) (Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return Snapshot{}, err

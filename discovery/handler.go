@@ -81,12 +81,8 @@ func Handler(reg *Registry, cfg HandlerConfig) http.Handler {
 	if err := cfg.Validate(); err != nil {
 		panic(err.Error())
 	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.MaxWatches == 0 {
-		cfg.MaxWatches = DefaultMaxWatches
-	}
+	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&cfg.MaxWatches, DefaultMaxWatches)
 	h := &handler{reg: reg, cfg: cfg}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/register", h.register)

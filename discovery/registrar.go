@@ -73,12 +73,8 @@ func NewRegistrar(to Registrant, reg Registration, cfg RegistrarConfig) *Registr
 	if cfg.Interval < 0 || cfg.BackoffMin < 0 || cfg.BackoffMax < 0 || cfg.DeregisterTimeout < 0 {
 		panic("discovery: RegistrarConfig durations must not be negative")
 	}
-	if cfg.BackoffMin == 0 {
-		cfg.BackoffMin = DefaultBackoffMin
-	}
-	if cfg.DeregisterTimeout == 0 {
-		cfg.DeregisterTimeout = DefaultDeregisterTimeout
-	}
+	setDefault(&cfg.BackoffMin, DefaultBackoffMin)
+	setDefault(&cfg.DeregisterTimeout, DefaultDeregisterTimeout)
 	return &Registrar{to: to, reg: reg, cfg: cfg}
 }
 

@@ -157,6 +157,7 @@ func (r *Registry) registerLocked(reg Registration, now time.Time, hooks *hookQu
 	r.setCheckLocked(e, reg.Check)
 	svc.touch(inst.ID)
 	r.publishLocked(svc)
+	r.relaxGuardLocked(svc, now)
 	r.guardTransitionLocked(svc, hooks)
 	r.armLocked(now)
 	return Lease{Service: inst.Service, ID: inst.ID, Token: e.token, TTL: e.ttl}, nil
@@ -233,19 +234,7 @@ func (r *Registry) Drain(ctx context.Context, lease Lease, draining bool) error 
 // Errors: ErrLeaseNotFound, ErrTokenMismatch, ErrClosed, or the context's
 // error.
 func (r *Registry) Deregister(ctx context.Context, lease Lease) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	var hooks hookQueue
-	r.mu.Lock()
-	e, err := r.ownedLocked(lease)
-	if err == nil {
-		r.removeLocked(e, time.Now(), &hooks)
-		r.counters.deregistrations++
-	}
-	r.mu.Unlock()
-	hooks.run(r.cfg)
-	return err
+	return r.remove(ctx, func() (*entry, error) { return r.ownedLocked(lease) })
 }
 
 // Remove deregisters an instance without its lease token: an operator's
@@ -253,12 +242,17 @@ func (r *Registry) Deregister(ctx context.Context, lease Lease) error {
 //
 // Errors: ErrLeaseNotFound, ErrClosed, or the context's error.
 func (r *Registry) Remove(ctx context.Context, service, id string) error {
+	return r.remove(ctx, func() (*entry, error) { return r.entryLocked(service, id) })
+}
+
+// remove unlists the entry find returns (called under the lock).
+func (r *Registry) remove(ctx context.Context, find func() (*entry, error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	var hooks hookQueue
 	r.mu.Lock()
-	e, err := r.entryLocked(service, id)
+	e, err := find()
 	if err == nil {
 		r.removeLocked(e, time.Now(), &hooks)
 		r.counters.deregistrations++
