@@ -160,3 +160,45 @@ func TestConcurrentTripOpensOnce(t *testing.T) {
 		b.Reset()
 	}
 }
+
+// TestTimeWindowCountsConcurrentSuccessesExactly has 8 goroutines record
+// successes in lockstep rounds 10ms apart, racing the lock-free bucket
+// counter against bucket rotation, and checks the window holds exactly the
+// calls of its last 10 buckets.
+func TestTimeWindowCountsConcurrentSuccessesExactly(t *testing.T) {
+	const workers, rounds, perRound = 8, 20, 500
+	for _, failFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "clean", true: "after an expired failure"}[failFirst], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := breaker.New(breaker.Config{
+					WindowDuration: 100 * time.Millisecond, WindowBuckets: 10, ConsecutiveFailures: 5,
+				})
+				if failFirst {
+					require.ErrorIs(t, call(b, errBoom), errBoom)
+				}
+				var wg sync.WaitGroup
+				for range workers {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for r := range rounds {
+							for range perRound {
+								if _, err := breaker.Do(context.Background(), b, succeed); err != nil {
+									t.Errorf("round %d: %v", r, err)
+									return
+								}
+							}
+							if r < rounds-1 {
+								time.Sleep(10 * time.Millisecond)
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				s := b.Stats()
+				assert.Equal(t, 10*workers*perRound, s.Calls, "the last 10 rounds, one bucket each")
+				assert.Zero(t, s.Failures, "the failure of round 0 has expired")
+			})
+		})
+	}
+}
