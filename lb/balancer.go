@@ -179,6 +179,7 @@ func (b *Balancer) Update(eps []Endpoint) error {
 	if b.cfg.Policy == ConsistentHash && (ringChanged || b.ring == nil) {
 		b.ring = buildRing(members, b.cfg.VirtualNodes)
 	}
+	b.capEjectionsLocked(now)
 	events := b.refreshLocked(now)
 	b.mu.Unlock()
 	b.emit(events)

@@ -1,6 +1,9 @@
 package lb
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // eject takes m out of rotation after its failures reached the threshold,
 // unless the ejection cap or the last-endpoint rule forbids it.
@@ -20,9 +23,7 @@ func (b *Balancer) eject(m *member) {
 			othersUp++
 		}
 	}
-	n := len(b.members)
-	limit := min(max(n*e.MaxPercent/100, 1), n-1)
-	if ejected >= limit || othersUp == 0 {
+	if ejected >= b.ejectionLimitLocked() || othersUp == 0 {
 		b.mu.Unlock()
 		return
 	}
@@ -41,6 +42,33 @@ func (b *Balancer) eject(m *member) {
 	events := append([]event{{kind: eventEject, ep: m.endpoint(), d: d}}, b.refreshLocked(now)...)
 	b.mu.Unlock()
 	b.emit(events)
+}
+
+// ejectionLimitLocked is how many endpoints may be ejected at once:
+// MaxPercent of them, at least one if there are two or more, and never all.
+func (b *Balancer) ejectionLimitLocked() int {
+	n := len(b.members)
+	return min(max(n*b.cfg.Ejection.MaxPercent/100, 1), n-1)
+}
+
+// capEjectionsLocked returns ejected endpoints to rotation, those due back
+// first, until no more than the limit are out. An Update that removes
+// endpoints lowers the limit below the ejections already made.
+func (b *Balancer) capEjectionsLocked(now time.Time) {
+	var ejected []*member
+	for _, m := range b.members {
+		if m.ejected {
+			ejected = append(ejected, m)
+		}
+	}
+	excess := len(ejected) - max(b.ejectionLimitLocked(), 0)
+	if excess <= 0 {
+		return
+	}
+	slices.SortFunc(ejected, func(x, y *member) int { return x.ejectedUntil.Compare(y.ejectedUntil) })
+	for _, m := range ejected[:excess] {
+		m.ejectedUntil = now // refreshLocked returns it, reporting OnReturn
+	}
 }
 
 type eventKind int

@@ -186,3 +186,21 @@ func TestEjectionSurvivesUpdate(t *testing.T) {
 		assert.False(t, stat(t, b, bad).Ejected, "an endpoint re-added after removal starts fresh")
 	})
 }
+
+func TestEjectionCapHoldsAfterUpdate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := ejectionConfig()
+		var returned []string
+		cfg.OnReturn = func(ep lb.Endpoint) { returned = append(returned, ep.Addr) }
+		b := newBalancer(t, cfg, equal(4))
+		bad := addrs(4)[3]
+		fail(t, b, bad, 3)
+		require.True(t, stat(t, b, bad).Ejected, "ejected among four")
+		require.NoError(t, b.Update(equal(4)[2:]), "shrink the set to two, bad included")
+		assert.True(t, stat(t, b, bad).Ejected, "one of two may stay ejected")
+		require.NoError(t, b.Update(equal(4)[3:]), "shrink the set to the ejected endpoint alone")
+		assert.False(t, stat(t, b, bad).Ejected, "the last endpoint cannot stay ejected")
+		assert.Equal(t, []string{bad}, returned, "its return is reported")
+		assert.Equal(t, 1, b.Stats().Available, "and it is in rotation")
+	})
+}

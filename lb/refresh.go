@@ -69,8 +69,8 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // pickableLocked returns the endpoints in rotation: those neither ejected nor
-// unhealthy, or, failing open when every endpoint is unhealthy, every
-// endpoint not ejected.
+// unhealthy. If there are none, it fails open with every endpoint not
+// ejected (the ejection cap leaves at least one).
 func (b *Balancer) pickableLocked() (pickable []*member, failOpen bool) {
 	pickable = make([]*member, 0, len(b.members))
 	for _, m := range b.members {

@@ -14,7 +14,7 @@ type Stats struct {
 	Unhealthy int // out by active health checks
 	Warming   int // in rotation with a slow-start weight
 	// FailOpen is true when every endpoint is unhealthy, so the balancer
-	// uses them all rather than none.
+	// uses them all (except ejected ones) rather than none.
 	FailOpen bool
 	// ScheduleLen is the length of the precomputed pick cycle: 0 when the
 	// effective weights are equal (picks rotate) or under ConsistentHash.
