@@ -105,3 +105,21 @@ func Example_failedSync() {
 	// true wal: log failed: sync /log/00000000000000000001.wal: input/output error
 	// true
 }
+
+// Stats tells how well group commit works: fsyncs per append, time in fsync.
+func ExampleLog_Stats() {
+	l, err := wal.Open(wal.Options{Dir: "/log", FS: crashfs.New()})
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	for range 3 {
+		l.Append(ctx, []byte("one at a time: one fsync each"))
+	}
+	l.Append(ctx, []byte("a batch"), []byte("shares"), []byte("one fsync"))
+	s := l.Stats()
+	fmt.Printf("appends %d, records %d, fsyncs %d, last index %d\n", s.Appends, s.Records, s.Syncs, s.LastIndex)
+	// Output:
+	// appends 4, records 6, fsyncs 4, last index 6
+}

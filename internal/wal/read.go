@@ -19,7 +19,7 @@ import (
 // closed log yields ErrClosed. Records may run concurrently with Append.
 func (l *Log) Records(from uint64) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		from = max(from, 1)
+		from := max(from, 1)
 		l.mu.Lock()
 		if l.closed {
 			l.mu.Unlock()
