@@ -14,8 +14,8 @@ import (
 //
 // A Balancer starts no goroutine of its own. While an endpoint is ejected or
 // warming up it keeps one runtime timer armed (time.AfterFunc) that brings
-// the pick schedule up to date at the next change, so picks never read the
-// clock; the timer stops once nothing is pending.
+// the pick schedule up to date at the next change, so picks need not read
+// the clock to notice it; the timer stops once nothing is pending.
 type Balancer struct {
 	cfg        Config // with defaults applied
 	isFailure  func(error) bool

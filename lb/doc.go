@@ -53,8 +53,10 @@
 // that random start the deviation stays below 2. The cycle takes 2 bytes per
 // slot and is bounded by Config.MaxSchedule (64 Ki slots by default): weights
 // whose reduced sum is larger are rounded to fit, which makes shares exact
-// to within about 1/MaxSchedule. Building a cycle takes O(W log n) on each
-// Update or weight change (a few milliseconds at the default bound).
+// to within about 1/MaxSchedule. Building a cycle takes O(W log n) whenever
+// the set in rotation or its weights change (Update, ejection, return, a
+// slow-start step): a few milliseconds at the default bound, paid by the
+// goroutine that causes the change, never by picks.
 //
 // Update keeps the state of endpoints whose address stays (in-flight counts,
 // ejections, latency, health), so a periodic refresh from a registry does not
