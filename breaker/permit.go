@@ -7,7 +7,8 @@ import (
 
 // Permit is the admission of one call, returned by Allow. It is a small
 // value: passing it around allocates nothing. Call Done exactly once with
-// the call's result; the zero Permit's Done does nothing.
+// the call's result (a second Done may count the call twice, though never
+// below zero probes in flight); the zero Permit's Done does nothing.
 type Permit struct {
 	b     *Breaker
 	word  uint64 // the breaker's word when the call was admitted
@@ -165,7 +166,7 @@ func (b *Breaker) record(p Permit, o Outcome, slow bool, now int64) {
 	case StateClosed:
 		b.recordClosedLocked(o, slow, now)
 	case StateHalfOpen:
-		b.recordProbeLocked(o, slow, now)
+		b.recordProbeLocked(o, slow)
 	}
 	b.unlockAndNotify()
 }
@@ -205,8 +206,10 @@ func (b *Breaker) shouldTripLocked(now int64) bool {
 		(c.SlowCallRate > 0 && float64(t.slow)*100 >= c.SlowCallRate*calls)
 }
 
-func (b *Breaker) recordProbeLocked(o Outcome, slow bool, now int64) {
-	b.probes--
+func (b *Breaker) recordProbeLocked(o Outcome, slow bool) {
+	// A permit completed twice (a caller's bug) must not free a slot that
+	// another probe holds.
+	b.probes = max(b.probes-1, 0)
 	switch {
 	case o == Ignore:
 	case o == Failure || (slow && b.slowRule):

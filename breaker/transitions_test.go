@@ -504,3 +504,22 @@ func TestHugeOpenDurationsDoNotOverflow(t *testing.T) {
 		b.Reset()
 	})
 }
+
+func TestDoubleDoneNeverWidensHalfOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := breaker.New(breaker.Config{ConsecutiveFailures: 1, OpenDuration: time.Second, HalfOpenProbes: 1, SuccessesToClose: 3})
+		require.Error(t, call(b, errBoom))
+		sleepPast(time.Second)
+		p, err := b.Allow()
+		require.NoError(t, err)
+		p.Done(context.Canceled) // ignored: frees the slot
+		p.Done(context.Canceled) // a caller's bug: p was already done
+		assert.Zero(t, b.Stats().Probes, "probes in flight never go below zero")
+		q, err := b.Allow()
+		require.NoError(t, err, "the slot is free")
+		_, err = b.Allow()
+		require.ErrorIs(t, err, breaker.ErrOpen, "and there is still only one")
+		q.Done(nil)
+		assert.Equal(t, 1, b.Stats().ProbeSuccesses)
+	})
+}
