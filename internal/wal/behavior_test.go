@@ -594,3 +594,42 @@ func TestRealFileSystemRecovery(t *testing.T) {
 	require.Equal(t, uint64(4), first, "indexes continue after the kept records")
 	require.NoError(t, l.Close(), "Close")
 }
+
+// TestCloseDuringAppends closes the log while appenders run: each Append
+// either is acknowledged, and then found after a reopen, or fails with
+// ErrClosed and leaves nothing.
+func TestCloseDuringAppends(t *testing.T) {
+	ctx := context.Background()
+	l, fsys := openMem(t, wal.Options{})
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				id := fmt.Sprintf("%d/%d", g, i)
+				if _, err := l.Append(ctx, []byte(id)); err != nil {
+					assert.ErrorIs(t, err, wal.ErrClosed, "appends racing Close fail only with ErrClosed")
+					return
+				}
+				mu.Lock()
+				acked[id] = true
+				mu.Unlock()
+			}
+		})
+	}
+	for l.Stats().Appends < 200 {
+		runtime.Gosched()
+	}
+	require.NoError(t, l.Close(), "Close while appending")
+	wg.Wait()
+
+	l, err := wal.Open(wal.Options{Dir: crashDir, FS: fsys.Image(crashfs.DropUnsynced, 0)})
+	require.NoError(t, err, "reopen")
+	found := map[string]bool{}
+	for _, d := range readAll(t, l, 1) {
+		found[string(d)] = true
+	}
+	require.Equal(t, acked, found, "exactly the acknowledged appends are in the log")
+	require.NoError(t, l.Close(), "Close")
+}
