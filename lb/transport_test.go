@@ -181,6 +181,24 @@ func TestTransportIgnoresCallerCancellation(t *testing.T) {
 	assert.Equal(t, 1, stat(t, b, addr).ConsecutiveFailures, "and a timeout counts against the endpoint")
 }
 
+func TestTransportRejectsRequestWithoutURL(t *testing.T) {
+	b := newBalancer(t, lb.Config{}, equal(1))
+	body := &closeRecorder{}
+	_, err := lb.Transport(b, tr(t)).RoundTrip(&http.Request{Method: http.MethodGet, Body: body})
+	require.Error(t, err, "a request without a URL cannot be sent")
+	assert.True(t, body.closed, "its body is closed, as RoundTrip must")
+}
+
+type closeRecorder struct {
+	io.Reader
+	closed bool
+}
+
+func (c *closeRecorder) Close() error {
+	c.closed = true
+	return nil
+}
+
 func TestTransportWithoutEndpoints(t *testing.T) {
 	c := &http.Client{Transport: lb.Transport(lb.New(lb.Config{}), tr(t))}
 	_, err := c.Get("http://svc/")
