@@ -46,6 +46,9 @@ func (p SyncPolicy) String() string {
 const (
 	// DefaultMaxSnapshotSize bounds a snapshot when FileConfig.MaxSnapshotSize is zero.
 	DefaultMaxSnapshotSize = 16 << 20
+	// DefaultMaxPending bounds the bytes waiting for the log when
+	// FileConfig.MaxPending is zero.
+	DefaultMaxPending = 64 << 20
 	// minLogRecordSize is the least record size limit the log is opened
 	// with; a fixed floor keeps a log readable after the limits change.
 	minLogRecordSize = 64 << 20
@@ -67,6 +70,11 @@ type FileConfig struct {
 	Limits Limits
 	// MaxSnapshotSize bounds the data of one snapshot; 0 = DefaultMaxSnapshotSize (16 MiB).
 	MaxSnapshotSize int
+	// MaxPending bounds the encoded bytes waiting for the log while it
+	// writes the previous group; 0 = DefaultMaxPending (64 MiB). Past it,
+	// appends wait for the log (or their context), so callers that give up on
+	// a stalled disk and try again cannot grow memory without limit.
+	MaxPending int64
 }
 
 // Validate reports a config that OpenFileStore would reject.
@@ -76,7 +84,7 @@ func (c FileConfig) Validate() error {
 		return errors.New("eventsource: FileConfig.Dir is required")
 	case c.Sync < SyncAlways || c.Sync > SyncNever:
 		return fmt.Errorf("eventsource: FileConfig.Sync %d is not a SyncPolicy", int(c.Sync))
-	case c.SyncInterval < 0 || c.SegmentSize < 0 || c.MaxSnapshotSize < 0:
+	case c.SyncInterval < 0 || c.SegmentSize < 0 || c.MaxSnapshotSize < 0 || c.MaxPending < 0:
 		return errors.New("eventsource: FileConfig has a negative interval or size")
 	}
 	return c.Limits.Validate()
@@ -124,16 +132,19 @@ type FileStore struct {
 	log *wal.Log
 
 	maxSnapshot int
+	maxPending  int64
 
 	// Guarded by e.mu: appends stage and encode under the engine's lock, so
 	// the order of records in the log is the order of positions.
 	pending batch
 	spare   batch
+	drained chan struct{} // closed when the writer takes a full pending group
 	closed  bool
 	failed  error
 
-	kick chan struct{} // wakes the writer; capacity 1
-	done chan struct{} // closed when the writer exits
+	kick    chan struct{} // wakes the writer; capacity 1
+	done    chan struct{} // closed when the writer exits
+	waiters sync.Pool     // of waiter
 
 	snapMu    sync.RWMutex
 	snapshots map[string]Snapshot // guarded by snapMu
@@ -159,7 +170,15 @@ type batch struct {
 // waiter is an appender waiting for a group; ch has room for the answer.
 type waiter struct{ ch chan error }
 
-var waiterPool = sync.Pool{New: func() any { return waiter{ch: make(chan error, 1)} }}
+// getWaiter returns a waiter from the store's pool. The pool belongs to the
+// store, not the process, so a channel never outlives the store that made
+// it (a testing/synctest bubble forbids sharing channels across bubbles).
+func (f *FileStore) getWaiter() waiter {
+	if w, ok := f.waiters.Get().(waiter); ok {
+		return w
+	}
+	return waiter{ch: make(chan error, 1)}
+}
 
 // OpenFileStore opens (or creates) the store in cfg.Dir, reading back every
 // event and snapshot in its log. It returns an error for an invalid config,
@@ -182,12 +201,16 @@ func openFileStore(cfg FileConfig, fsys wal.FS) (*FileStore, error) {
 		e:           newEngine(cfg.Limits),
 		log:         log,
 		maxSnapshot: cfg.MaxSnapshotSize,
+		maxPending:  cfg.MaxPending,
 		kick:        make(chan struct{}, 1),
 		done:        make(chan struct{}),
 		snapshots:   make(map[string]Snapshot),
 	}
 	if f.maxSnapshot == 0 {
 		f.maxSnapshot = DefaultMaxSnapshotSize
+	}
+	if f.maxPending == 0 {
+		f.maxPending = DefaultMaxPending
 	}
 	if err := f.recover(); err != nil {
 		return nil, errors.Join(err, log.Close())
@@ -232,7 +255,7 @@ func (f *FileStore) Append(ctx context.Context, stream string, expected Expected
 	now := time.Now().UnixNano()
 	e := f.e
 	e.mu.Lock()
-	if err := f.refuse(); err != nil {
+	if err := f.admit(ctx); err != nil {
 		e.mu.Unlock()
 		return AppendResult{}, err
 	}
@@ -248,16 +271,13 @@ func (f *FileStore) Append(ctx context.Context, stream string, expected Expected
 		e.mu.Unlock()
 		return res, err
 	}
-	w := waiterPool.Get().(waiter)
+	w := f.getWaiter()
 	f.pending.waiters = append(f.pending.waiters, w)
 	e.mu.Unlock()
-	select {
-	case f.kick <- struct{}{}:
-	default:
-	}
+	f.wakeWriter()
 	select {
 	case werr := <-w.ch:
-		waiterPool.Put(w)
+		f.waiters.Put(w)
 		if werr != nil {
 			return AppendResult{}, werr
 		}
@@ -271,12 +291,45 @@ func (f *FileStore) Append(ctx context.Context, stream string, expected Expected
 	}
 }
 
-// refuse returns why the store takes no more writes, if it does not. e.mu is held.
-func (f *FileStore) refuse() error {
-	if f.closed {
-		return ErrClosed
+// admit returns nil when a write may be staged: the store is open, has not
+// failed, and the pending group is under FileConfig.MaxPending. While the
+// group is full it waits for the writer to take it, or for ctx; nothing has
+// been staged then, so the caller may simply retry. e.mu is held on entry
+// and on return.
+func (f *FileStore) admit(ctx context.Context) error {
+	for {
+		if f.closed {
+			return ErrClosed
+		}
+		if f.failed != nil {
+			return f.failed
+		}
+		if int64(len(f.pending.buf)) < f.maxPending {
+			return nil
+		}
+		if f.drained == nil {
+			f.drained = make(chan struct{})
+		}
+		drained := f.drained
+		f.e.mu.Unlock()
+		f.wakeWriter()
+		select {
+		case <-drained:
+			f.e.mu.Lock()
+		case <-ctx.Done():
+			f.e.mu.Lock()
+			return fmt.Errorf("eventsource: waiting for the log to take pending writes: %w", ctx.Err())
+		}
 	}
-	return f.failed
+}
+
+// wakeWriter makes the writer run another round. A full kick channel means
+// it already has one to run.
+func (f *FileStore) wakeWriter() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
 }
 
 // encode adds the records of a staged append to the pending group. e.mu is held.
@@ -299,6 +352,10 @@ func (f *FileStore) writeLoop() {
 		b := f.pending
 		f.pending, f.spare = f.spare, batch{}
 		closing, failed := f.closed, f.failed
+		if f.drained != nil {
+			close(f.drained)
+			f.drained = nil
+		}
 		e.mu.Unlock()
 
 		err := failed
@@ -409,23 +466,20 @@ func (f *FileStore) SaveSnapshot(ctx context.Context, snap Snapshot) error {
 	snap.Data = append([]byte(nil), snap.Data...)
 	e := f.e
 	e.mu.Lock()
-	if err := f.refuse(); err != nil {
+	if err := f.admit(ctx); err != nil {
 		e.mu.Unlock()
 		return err
 	}
 	f.pending.buf = appendSnapshotRecord(f.pending.buf, &snap)
 	f.pending.ends = append(f.pending.ends, len(f.pending.buf))
-	w := waiterPool.Get().(waiter)
+	w := f.getWaiter()
 	f.pending.waiters = append(f.pending.waiters, w)
 	e.mu.Unlock()
 	f.keepSnapshot(snap)
-	select {
-	case f.kick <- struct{}{}:
-	default:
-	}
+	f.wakeWriter()
 	select {
 	case err := <-w.ch:
-		waiterPool.Put(w)
+		f.waiters.Put(w)
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("eventsource: saving snapshot of %q: outcome unknown: %w", snap.Stream, ctx.Err())
@@ -456,12 +510,7 @@ func (f *FileStore) Close() error {
 	}
 	f.closed = true
 	e.mu.Unlock()
-	// A full kick channel means the writer has another round to run, in
-	// which it sees closed.
-	select {
-	case f.kick <- struct{}{}:
-	default:
-	}
+	f.wakeWriter() // its next round sees closed and is its last
 	<-f.done
 	err := f.log.Close()
 	e.close()

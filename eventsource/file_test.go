@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -454,4 +455,50 @@ func TestFileStoreCanceledAppendOutcome(t *testing.T) {
 	require.NoError(t, err, "the retry succeeds")
 	assert.True(t, res.Deduplicated, "the canceled append did happen, and the retry says so")
 	assert.Equal(t, []string{"a"}, ids(collect(t, s.ReadAll(context.Background(), 0))), "written once")
+}
+
+// TestFileStoreMaxPending checks that while the disk stalls, appends beyond
+// FileConfig.MaxPending wait, and that giving up leaves nothing behind.
+func TestFileStoreMaxPending(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fsys := crashfs.New()
+		s, err := openFileStore(FileConfig{Dir: "/db", MaxPending: 1}, fsys)
+		require.NoError(t, err, "open")
+		defer s.Close()
+		release := make(chan struct{})
+		fsys.SetFault(func(op crashfs.Op) error {
+			if op.Kind == crashfs.OpSync {
+				<-release // the disk stalls
+			}
+			return nil
+		})
+		ctx := context.Background()
+		results := make(chan error, 2)
+		appendID := func(id string) { _, err := s.Append(ctx, "s", Any, ed(id, "T", "")); results <- err }
+		go appendID("a") // taken by the writer, stuck in fsync
+		synctest.Wait()
+		go appendID("b") // queued behind it; the queue is now full
+		synctest.Wait()
+
+		cctx, cancel := context.WithCancel(ctx)
+		cerr := make(chan error, 1)
+		go func() { _, err := s.Append(cctx, "s", Any, ed("c", "T", "")); cerr <- err }()
+		synctest.Wait()
+		select {
+		case err := <-cerr:
+			t.Fatalf("an append past MaxPending returned while the disk stalls: %v", err)
+		default:
+		}
+		cancel()
+		require.ErrorIs(t, <-cerr, context.Canceled, "giving up returns the context's error")
+
+		close(release)
+		require.NoError(t, <-results, "first append")
+		require.NoError(t, <-results, "second append")
+		fsys.SetFault(nil)
+		assert.Equal(t, []string{"a", "b"}, ids(collect(t, s.ReadAll(ctx, 0))), "the abandoned append was never staged")
+		res, err := s.Append(ctx, "s", Any, ed("c", "T", ""))
+		require.NoError(t, err, "trying again")
+		assert.False(t, res.Deduplicated, "written now, for the first time")
+	})
 }
