@@ -44,8 +44,9 @@
 //
 // MaxRecordSize (default 16 MiB, at most 1 GiB) bounds one record; a batch
 // may hold any number of records. SegmentSize (default 64 MiB) is where a new
-// segment file starts; a batch never spans two segments. The log pools one
-// write buffer of up to 4 MiB and its read buffers.
+// segment file starts; a batch never spans two segments. MaxPending (default
+// 64 MiB) bounds the bytes queued for the flusher: past it, Append waits. The
+// log keeps one spare write buffer of up to 4 MiB and pools its read buffers.
 //
 // # On-disk format
 //
