@@ -29,8 +29,8 @@ type engine struct {
 	arena   arena              // guarded by mu
 	log     recordLog
 
-	wake   atomic.Pointer[chan struct{}] // closed when something is published
-	closed atomic.Bool
+	waiters waiters // subscriptions waiting for the next publish
+	closed  atomic.Bool
 
 	appends, deduplicated, conflicts atomic.Uint64
 }
@@ -240,52 +240,10 @@ func (e *engine) publish(upto uint64) {
 	e.wakeAll()
 }
 
-func (e *engine) wakeAll() {
-	if e.wake.Load() != nil {
-		if ch := e.wake.Swap(nil); ch != nil {
-			close(*ch)
-		}
-	}
-}
-
 // close makes every later read fail with ErrClosed and ends subscriptions.
 func (e *engine) close() {
 	e.closed.Store(true)
 	e.wakeAll()
-}
-
-// waitBeyond blocks until position pos is published, the context ends or
-// the engine closes.
-func (e *engine) waitBeyond(ctx context.Context, pos uint64) error {
-	for {
-		if e.closed.Load() {
-			return ErrClosed
-		}
-		if e.log.published.Load() >= pos {
-			return nil
-		}
-		ch := e.wake.Load()
-		if ch == nil {
-			fresh := make(chan struct{})
-			if !e.wake.CompareAndSwap(nil, &fresh) {
-				continue
-			}
-			ch = &fresh
-		}
-		// Check again now that the channel is installed: a publish that
-		// happened before the install would not close it.
-		if e.closed.Load() {
-			return ErrClosed
-		}
-		if e.log.published.Load() >= pos {
-			return nil
-		}
-		select {
-		case <-*ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }
 
 // ctxCheckEvery is how many events a read yields between context checks.
@@ -376,6 +334,7 @@ func (e *engine) readStream(ctx context.Context, name string, from uint64, dir D
 func (e *engine) subscribe(ctx context.Context, from uint64) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		next := max(from, 1)
+		notify := make(chan struct{}, 1)
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(Event{}, err)
@@ -397,7 +356,7 @@ func (e *engine) subscribe(ctx context.Context, from uint64) iter.Seq2[Event, er
 					return
 				}
 			}
-			if err := e.waitBeyond(ctx, next); err != nil {
+			if err := e.waitBeyond(ctx, next, notify); err != nil {
 				yield(Event{}, err)
 				return
 			}

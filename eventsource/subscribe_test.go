@@ -172,6 +172,24 @@ func TestSubscriptionWaitsWithoutPolling(t *testing.T) {
 		cancel()
 		require.ErrorIs(t, <-ended, context.Canceled, "cancellation ends a waiting subscription")
 
+		// Subscriptions that give up while nothing is appended leave nothing
+		// behind: a long-polling caller cannot grow the waiter list.
+		for range 100 {
+			short, stop := context.WithCancel(context.Background())
+			go func() {
+				for _, err := range store.Subscribe(short, 2) {
+					ended <- err
+					return
+				}
+			}()
+			synctest.Wait()
+			stop()
+			require.ErrorIs(t, <-ended, context.Canceled, "short subscription ends")
+		}
+		store.e.waiters.mu.Lock()
+		assert.Empty(t, store.e.waiters.list, "no registration outlives its subscription")
+		store.e.waiters.mu.Unlock()
+
 		ctx2 := context.Background()
 		go func() {
 			for _, err := range store.Subscribe(ctx2, 2) {
