@@ -9,11 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func clockOf(t testing.TB, m map[Actor]uint64) Clock {
-	t.Helper()
-	return FromMap(m)
-}
-
 func TestCompare(t *testing.T) {
 	tests := []struct {
 		name string
@@ -38,7 +33,7 @@ func TestCompare(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, b := clockOf(t, tt.a), clockOf(t, tt.b)
+			a, b := FromMap(tt.a), FromMap(tt.b)
 			assert.Equal(t, tt.want, a.Compare(b), "Compare(%v, %v)", a, b)
 			assert.Equal(t, tt.want == Equal || tt.want == After, a.Descends(b), "Descends(%v, %v) must hold exactly for After or Equal", a, b)
 			assert.Equal(t, tt.want == Equal, a.Equal(b), "Equal(%v, %v)", a, b)

@@ -29,15 +29,16 @@ func modelCompare(a, b map[Actor]uint64) Order {
 		less = less || a[k] < y
 		more = more || a[k] > y
 	}
-	switch {
-	case less && more:
-		return Concurrent
-	case less:
-		return Before
-	case more:
-		return After
+	// Indexed by [less][more].
+	table := [2][2]Order{{Equal, After}, {Before, Concurrent}}
+	return table[boolIndex(less)][boolIndex(more)]
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
 	}
-	return Equal
+	return 0
 }
 
 func modelMerge(a, b map[Actor]uint64) map[Actor]uint64 {
