@@ -163,7 +163,7 @@ func (s DVVSet[V]) forget(ctx Clock, spare int) []dvvEntry[V] {
 			if seen >= e.counter {
 				e = dvvEntry[V]{actor: e.actor, counter: seen}
 			} else if seen >= e.firstDot() {
-				e.values = e.values[seen-e.firstDot()+1:]
+				e.values = keepNewest(e.values, e.counter-seen)
 			}
 			out = append(out, e)
 			i++
@@ -210,7 +210,16 @@ func syncEntry[V any](x, y dvvEntry[V]) dvvEntry[V] {
 	// survive; of the rest, only those y still holds survive, which are
 	// those at or after y's oldest value.
 	if x.firstDot() < y.firstDot() {
-		x.values = x.values[y.firstDot()-x.firstDot():]
+		x.values = keepNewest(x.values, x.counter-y.firstDot()+1)
 	}
 	return x
+}
+
+// keepNewest returns the newest n of values in a new slice, so that the
+// dropped siblings (possibly large) are not kept alive by a shared array.
+func keepNewest[V any](values []V, n uint64) []V {
+	if n == 0 {
+		return nil
+	}
+	return slices.Clone(values[uint64(len(values))-n:])
 }
