@@ -155,7 +155,7 @@ func (a *Aggregate[S]) Record(events ...any) error {
 func (r *Repository[S]) Load(ctx context.Context, stream string) (*Aggregate[S], error) {
 	a := &Aggregate[S]{Stream: stream, repo: r}
 	r.loadSnapshot(ctx, a)
-	table := r.cfg.Codec.load()
+	dec := decoder{table: r.cfg.Codec.load()}
 	for ev, err := range r.cfg.Store.ReadStream(ctx, stream, a.Version+1, Forward) {
 		if err != nil {
 			return nil, err
@@ -163,7 +163,7 @@ func (r *Repository[S]) Load(ctx context.Context, stream string) (*Aggregate[S],
 		if ev.Version != a.Version+1 {
 			return nil, fmt.Errorf("%w: stream %q jumps from version %d to %d", ErrCorrupt, stream, a.Version, ev.Version)
 		}
-		data, err := table.decode(ev)
+		data, err := dec.decode(&ev)
 		if err != nil {
 			return nil, err
 		}

@@ -168,9 +168,6 @@ func (c *Codec) Upcast(ev Event) (Event, error) {
 }
 
 func (t *codecTable) upcast(ev Event) (Event, error) {
-	if len(t.upcasters) == 0 {
-		return ev, nil
-	}
 	for range MaxUpcasts {
 		up, ok := t.upcasters[ev.Type]
 		if !ok {
@@ -196,17 +193,33 @@ func (t *codecTable) upcast(ev Event) (Event, error) {
 // (upcast) type. Errors: wrapping ErrUnknownEventType, ErrUpcastLoop, an
 // upcaster's error, or the unmarshal function's error.
 func (c *Codec) Decode(ev Event) (any, error) {
-	return c.load().decode(ev)
+	var d decoder
+	d.table = c.load()
+	return d.decode(&ev)
 }
 
-func (t *codecTable) decode(ev Event) (any, error) {
-	ev, err := t.upcast(ev)
-	if err != nil {
-		return nil, err
+// decoder decodes a run of events with one snapshot of the codec's table,
+// remembering the last event type, which in a stream usually repeats.
+type decoder struct {
+	table *codecTable
+	last  *codecType
+}
+
+func (d *decoder) decode(ev *Event) (any, error) {
+	if len(d.table.upcasters) != 0 {
+		up, err := d.table.upcast(*ev)
+		if err != nil {
+			return nil, err
+		}
+		ev = &up
 	}
-	ct, ok := t.byName[ev.Type]
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, ev.Type)
+	ct := d.last
+	if ct == nil || ct.name != ev.Type {
+		var ok bool
+		if ct, ok = d.table.byName[ev.Type]; !ok {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, ev.Type)
+		}
+		d.last = ct
 	}
 	v, err := ct.decode(ev.Data)
 	if err != nil {
