@@ -66,7 +66,9 @@ type FileConfig struct {
 	SyncInterval time.Duration
 	// SegmentSize is the size at which the log starts a new file; 0 = 64 MiB.
 	SegmentSize int64
-	// Limits bound each append; zero fields take the defaults.
+	// Limits bound each append; zero fields take the defaults. The log
+	// reads back records up to 64 MiB whatever the limits; a store that
+	// took larger events must be reopened with limits that still allow them.
 	Limits Limits
 	// MaxSnapshotSize bounds the data of one snapshot; 0 = DefaultMaxSnapshotSize (16 MiB).
 	MaxSnapshotSize int
@@ -249,7 +251,7 @@ func (f *FileStore) Append(ctx context.Context, stream string, expected Expected
 	if err := ctx.Err(); err != nil {
 		return AppendResult{}, err
 	}
-	if _, err := f.e.limits.check(stream, expected, events); err != nil {
+	if err := f.e.limits.check(stream, expected, events); err != nil {
 		return AppendResult{}, err
 	}
 	now := time.Now().UnixNano()

@@ -55,41 +55,40 @@ func (l Limits) withDefaults() Limits {
 }
 
 // check validates one append against the limits and the naming rules. It
-// only reads lengths, so it runs before anything is allocated, and it returns
-// the total size of the events.
-func (l *Limits) check(stream string, expected ExpectedVersion, events []EventData) (int, error) {
+// only reads lengths, so it runs before anything is allocated.
+func (l *Limits) check(stream string, expected ExpectedVersion, events []EventData) error {
 	if stream == "" {
-		return 0, fmt.Errorf("%w: empty stream name", ErrInvalidEvent)
+		return fmt.Errorf("%w: empty stream name", ErrInvalidEvent)
 	}
 	if len(stream) > MaxNameSize {
-		return 0, fmt.Errorf("%w: stream name of %d bytes exceeds %d", ErrInvalidEvent, len(stream), MaxNameSize)
+		return fmt.Errorf("%w: stream name of %d bytes exceeds %d", ErrInvalidEvent, len(stream), MaxNameSize)
 	}
 	if !expected.valid() {
-		return 0, fmt.Errorf("%w: unknown expected version %d", ErrInvalidEvent, int64(expected))
+		return fmt.Errorf("%w: unknown expected version %d", ErrInvalidEvent, int64(expected))
 	}
 	if len(events) == 0 {
-		return 0, fmt.Errorf("%w: no events", ErrInvalidEvent)
+		return fmt.Errorf("%w: no events", ErrInvalidEvent)
 	}
 	if len(events) > l.MaxAppendEvents {
-		return 0, fmt.Errorf("%w: %d events exceed %d", ErrAppendTooLarge, len(events), l.MaxAppendEvents)
+		return fmt.Errorf("%w: %d events exceed %d", ErrAppendTooLarge, len(events), l.MaxAppendEvents)
 	}
 	total := 0
 	for i := range events {
 		ev := &events[i]
 		if ev.Type == "" {
-			return 0, fmt.Errorf("%w: event %d has no type", ErrInvalidEvent, i)
+			return fmt.Errorf("%w: event %d has no type", ErrInvalidEvent, i)
 		}
 		if len(ev.Type) > MaxNameSize || len(ev.ID) > MaxNameSize {
-			return 0, fmt.Errorf("%w: event %d has a type or id longer than %d bytes", ErrInvalidEvent, i, MaxNameSize)
+			return fmt.Errorf("%w: event %d has a type or id longer than %d bytes", ErrInvalidEvent, i, MaxNameSize)
 		}
 		size := ev.size()
 		if size > l.MaxEventSize {
-			return 0, fmt.Errorf("%w: event %d is %d bytes, limit %d", ErrEventTooLarge, i, size, l.MaxEventSize)
+			return fmt.Errorf("%w: event %d is %d bytes, limit %d", ErrEventTooLarge, i, size, l.MaxEventSize)
 		}
 		total += size
 		if total > l.MaxAppendSize {
-			return 0, fmt.Errorf("%w: more than %d bytes", ErrAppendTooLarge, l.MaxAppendSize)
+			return fmt.Errorf("%w: more than %d bytes", ErrAppendTooLarge, l.MaxAppendSize)
 		}
 	}
-	return total, nil
+	return nil
 }

@@ -41,7 +41,7 @@ func (m *MemoryStore) Append(ctx context.Context, stream string, expected Expect
 	if err := ctx.Err(); err != nil {
 		return AppendResult{}, err
 	}
-	if _, err := m.e.limits.check(stream, expected, events); err != nil {
+	if err := m.e.limits.check(stream, expected, events); err != nil {
 		return AppendResult{}, err
 	}
 	now := time.Now().UnixNano()
