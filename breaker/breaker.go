@@ -279,6 +279,11 @@ func (b *Breaker) setState(to State) {
 }
 
 // Stats is a snapshot of a breaker for metrics and debugging.
+//
+// It holds no totals of admitted or rejected calls: keeping them would put a
+// shared, contended write on the two hot paths, which are otherwise
+// read-only. Count them where the calls are made; errors.Is(err, ErrOpen)
+// tells a rejection.
 type Stats struct {
 	// State is the current state, as State returns it.
 	State State
