@@ -184,7 +184,7 @@ func (r *Ring) add(nodes []string, weight float64) error {
 		return nodeErr(nodes[0], ErrTooManyPoints)
 	}
 	next := old.cloneMeta()
-	var added []entry
+	added := make([]entry, 0, count*len(nodes))
 	for _, n := range nodes {
 		slot := r.takeSlot(next)
 		r.slots[n] = slot

@@ -107,8 +107,18 @@ func compareEntries(a, b entry, names []string) int {
 
 // sortEntries puts points in ring order. Equal hashes are rare, so it
 // sorts by hash alone and then orders each run of equal hashes by name.
+// Large inputs (building a whole ring) are first distributed by their top
+// 16 bits, which leaves short runs to sort: linear time for uniform hashes.
 func sortEntries(es []entry, names []string) {
-	slices.SortFunc(es, func(a, b entry) int { return cmpUint64(a.hash, b.hash) })
+	byHash := func(a, b entry) int { return cmpUint64(a.hash, b.hash) }
+	if len(es) < radixMin {
+		slices.SortFunc(es, byHash)
+	} else {
+		starts := distributeTop16(es)
+		for i := range len(starts) - 1 {
+			slices.SortFunc(es[starts[i]:starts[i+1]], byHash)
+		}
+	}
 	for i := 1; i < len(es); i++ {
 		if es[i].hash != es[i-1].hash {
 			continue
@@ -120,6 +130,30 @@ func sortEntries(es []entry, names []string) {
 		slices.SortFunc(es[i-1:j], func(a, b entry) int { return strings.Compare(names[a.owner], names[b.owner]) })
 		i = j
 	}
+}
+
+// radixMin is the input size from which sortEntries distributes first.
+const radixMin = 1 << 12
+
+// distributeTop16 reorders es by the top 16 bits of the hash (a counting
+// sort) and returns the start of each of the 65536 runs plus the end.
+func distributeTop16(es []entry) []int {
+	starts := make([]int, 1<<16+1)
+	for _, e := range es {
+		starts[e.hash>>48+1]++
+	}
+	for i := 1; i < len(starts); i++ {
+		starts[i] += starts[i-1]
+	}
+	out := make([]entry, len(es))
+	next := slices.Clone(starts[:1<<16])
+	for _, e := range es {
+		d := e.hash >> 48
+		out[next[d]] = e
+		next[d]++
+	}
+	copy(es, out)
+	return starts
 }
 
 func cmpUint64(a, b uint64) int {
