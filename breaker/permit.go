@@ -41,6 +41,8 @@ func (b *Breaker) allowOther(w uint64) (Permit, error) {
 		return Permit{b: b, word: w}, nil
 	case StateForcedOpen:
 		return Permit{}, b.forcedErr
+	case StateOpen:
+		return Permit{}, b.openErr.Load()
 	}
 	return b.allowProbe()
 }
@@ -240,21 +242,28 @@ func (p Permit) failPanicked() {
 // failure, its permit released, and the panic continues unrecovered (its
 // stack intact).
 func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	// Small enough to inline, so that a rejection by an open breaker costs
+	// the caller two atomic loads and no call.
+	if w := b.word.Load(); w&stateMask == uint64(StateOpen) {
+		var zero T
+		return zero, b.openErr.Load()
+	}
+	return do(ctx, b, fn)
+}
+
+// do is Do for a breaker that was not open a moment ago.
+func do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
-	// Allow, unrolled: Do is the hot path and Allow is too big to inline.
+	// Allow, unrolled: this is the hot path and Allow is too big to inline.
 	w := b.word.Load()
 	p := Permit{b: b, word: w}
 	if w&plainBit == 0 {
-		if w&stateMask == uint64(StateOpen) {
-			return zero, b.openErr.Load()
-		}
 		var err error
 		if p, err = b.allowOther(w); err != nil {
 			return zero, err
 		}
 	}
-	// Checked after admission so that the rejection path stays a single
-	// atomic load.
+	// Checked after admission so that the rejection path stays free of it.
 	if err := ctx.Err(); err != nil {
 		b.finish(p, Ignore)
 		return zero, err
