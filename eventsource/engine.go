@@ -120,8 +120,8 @@ func (e *engine) add(s *stream, id, typ string, version uint64, unixNano int64, 
 		typ:      typ,
 		version:  version,
 		unixNano: unixNano,
-		data:     e.arena.copy(data),
-		meta:     e.arena.copy(meta),
+		payload:  e.arena.copy(data, meta),
+		dataLen:  uint32(len(data)),
 		indexed:  indexed,
 	})
 	s.positions = append(s.positions, pos)

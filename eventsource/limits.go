@@ -15,6 +15,8 @@ const (
 	DefaultMaxAppendEvents = 4096
 	// MaxNameSize is the longest stream name, event type or event ID in bytes.
 	MaxNameSize = 1024
+	// MaxEventSizeLimit is the largest value Limits.MaxEventSize may take.
+	MaxEventSizeLimit = 1 << 30
 )
 
 // Limits bound what one Append may carry. They are checked before the store
@@ -22,7 +24,7 @@ const (
 // than the limits. Zero fields take the defaults.
 type Limits struct {
 	// MaxEventSize bounds len(ID)+len(Type)+len(Data)+len(Metadata) of one
-	// event; 0 = DefaultMaxEventSize (1 MiB).
+	// event; 0 = DefaultMaxEventSize (1 MiB), at most MaxEventSizeLimit (1 GiB).
 	MaxEventSize int
 	// MaxAppendSize bounds the sum of the event sizes of one append;
 	// 0 = DefaultMaxAppendSize (8 MiB).
@@ -32,10 +34,13 @@ type Limits struct {
 	MaxAppendEvents int
 }
 
-// Validate reports negative limits.
+// Validate reports negative limits and a MaxEventSize above MaxEventSizeLimit.
 func (l Limits) Validate() error {
 	if l.MaxEventSize < 0 || l.MaxAppendSize < 0 || l.MaxAppendEvents < 0 {
 		return errors.New("eventsource: negative limit")
+	}
+	if l.MaxEventSize > MaxEventSizeLimit {
+		return fmt.Errorf("eventsource: Limits.MaxEventSize %d is above MaxEventSizeLimit", l.MaxEventSize)
 	}
 	return nil
 }

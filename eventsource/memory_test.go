@@ -22,6 +22,8 @@ func TestMemoryConfigValidate(t *testing.T) {
 	bad := MemoryConfig{Limits: Limits{MaxAppendEvents: -1}}
 	require.Error(t, bad.Validate(), "a negative limit is invalid")
 	require.Panics(t, func() { NewMemoryStore(bad) }, "NewMemoryStore panics on an invalid config")
+	huge := MemoryConfig{Limits: Limits{MaxEventSize: MaxEventSizeLimit + 1}}
+	require.Error(t, huge.Validate(), "an event size limit above MaxEventSizeLimit is invalid")
 }
 
 func TestStatsAndVersion(t *testing.T) {

@@ -17,14 +17,33 @@ const (
 )
 
 // record is one stored event; its position is its index in the log plus one.
+// Data and metadata share one copy, split at dataLen, which keeps the record
+// small and with few pointers for the garbage collector to follow.
 type record struct {
 	stream   *stream
 	id, typ  string
 	version  uint64
 	unixNano int64
-	data     []byte
-	meta     []byte
+	payload  []byte // data followed by metadata
+	dataLen  uint32
 	indexed  bool // appended under Any or StreamExists: its ID is in the retry index
+}
+
+// data returns the event's data, capped so that appending to it cannot
+// overwrite the metadata.
+func (r *record) data() []byte {
+	if r.dataLen == 0 {
+		return nil
+	}
+	return r.payload[:r.dataLen:r.dataLen]
+}
+
+// meta returns the event's metadata.
+func (r *record) meta() []byte {
+	if int(r.dataLen) == len(r.payload) {
+		return nil
+	}
+	return r.payload[r.dataLen:]
 }
 
 type chunk [chunkSize]record
@@ -80,8 +99,8 @@ func (l *recordLog) event(pos uint64) Event {
 		Version:  r.version,
 		Position: pos,
 		Time:     time.Unix(0, r.unixNano),
-		Data:     r.data,
-		Metadata: r.meta,
+		Data:     r.data(),
+		Metadata: r.meta(),
 	}
 }
 
@@ -94,19 +113,21 @@ const (
 	arenaLarge = 4 << 10  // payloads above this get their own allocation
 )
 
-// copy returns a copy of b whose capacity ends at its length, so appending to
-// it never overwrites a neighbour.
-func (a *arena) copy(b []byte) []byte {
-	if len(b) == 0 {
+// copy returns a copy of b followed by c whose capacity ends at its length,
+// so appending to it never overwrites a neighbour.
+func (a *arena) copy(b, c []byte) []byte {
+	n := len(b) + len(c)
+	if n == 0 {
 		return nil
 	}
-	if len(b) > arenaLarge {
-		return append([]byte(nil), b...)
+	if n > arenaLarge {
+		out := make([]byte, 0, n)
+		return append(append(out, b...), c...)
 	}
-	if cap(a.block)-len(a.block) < len(b) {
+	if cap(a.block)-len(a.block) < n {
 		a.block = make([]byte, 0, arenaBlock)
 	}
 	start := len(a.block)
-	a.block = append(a.block, b...)
+	a.block = append(append(a.block, b...), c...)
 	return a.block[start:len(a.block):len(a.block)]
 }

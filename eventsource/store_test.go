@@ -360,10 +360,18 @@ func testCopiesInput(t *testing.T, open storeFactory) {
 	got := collect(t, s.ReadAll(ctx, 0))
 	assert.Equal(t, "original", string(got[0].Data), "the store keeps its own copy of the data")
 	got[0].Data = append(got[0].Data, "more"...)
-	_, err = s.Append(ctx, "s", Any, EventData{Type: "T", Data: []byte("neighbour")})
+	_, err = s.Append(ctx, "s", Any, EventData{Type: "T", Data: []byte("neighbour"), Metadata: []byte("meta")})
 	require.NoError(t, err, "append")
 	got = collect(t, s.ReadAll(ctx, 0))
 	assert.Equal(t, "neighbour", string(got[1].Data), "appending to returned data must not overwrite the next event")
+	_ = append(got[1].Data, "XXXX"...)
+	got = collect(t, s.ReadAll(ctx, 0))
+	assert.Equal(t, "meta", string(got[1].Metadata), "appending to returned data must not overwrite the metadata")
+	_, err = s.Append(ctx, "s", Any, EventData{Type: "T", Metadata: []byte("only")})
+	require.NoError(t, err, "append metadata only")
+	got = collect(t, s.ReadAll(ctx, 3))
+	assert.Empty(t, got[0].Data, "no data")
+	assert.Equal(t, "only", string(got[0].Metadata), "metadata without data")
 }
 
 func testSubscribe(t *testing.T, open storeFactory) {
