@@ -2,9 +2,7 @@ package shard
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
-	"testing"
 )
 
 // oracle is a deliberately naive model of a Ring: every point in one
@@ -12,11 +10,13 @@ import (
 // The Ring must agree with it on every lookup.
 type oracle struct {
 	points []oraclePoint // ring order: hash, then name
+	names  []string      // node index -> name
 }
 
 type oraclePoint struct {
 	hash uint64
 	name string
+	node int // index into names
 }
 
 // newOracle places round(weight*vnodes) points (at least one) per member,
@@ -26,8 +26,9 @@ func newOracle(r *Ring, weights map[string]float64) oracle {
 	for name, w := range weights {
 		count, _ := r.pointCount(w)
 		for _, e := range r.appendPoints(nil, name, 0, 0, count) {
-			o.points = append(o.points, oraclePoint{e.hash, name})
+			o.points = append(o.points, oraclePoint{e.hash, name, len(o.names)})
 		}
+		o.names = append(o.names, name)
 	}
 	slices.SortFunc(o.points, func(a, b oraclePoint) int {
 		return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.name, b.name))
@@ -76,30 +77,34 @@ func (o oracle) locate(h uint64) string {
 // replicas is the walk order without repeated nodes: nodes ranked by their
 // best point.
 func (o oracle) replicas(h uint64, n int) []string {
-	best := map[string]rank{}
+	best := make([]rank, len(o.names))
+	seen := make([]bool, len(o.names))
 	for i, p := range o.points {
-		r := o.rankOf(h, i)
-		if b, ok := best[p.name]; !ok || r.less(b) {
-			best[p.name] = r
+		if r := o.rankOf(h, i); !seen[p.node] || r.less(best[p.node]) {
+			best[p.node], seen[p.node] = r, true
 		}
 	}
-	var names []string
-	for name := range best {
-		names = append(names, name)
+	nodes := make([]int, len(o.names))
+	for i := range nodes {
+		nodes[i] = i
 	}
-	slices.SortFunc(names, func(a, b string) int {
+	slices.SortFunc(nodes, func(a, b int) int {
 		if best[a].less(best[b]) {
 			return -1
 		}
 		return 1
 	})
-	return names[:min(n, len(names))]
+	out := make([]string, min(n, len(nodes)))
+	for i := range out {
+		out[i] = o.names[nodes[i]]
+	}
+	return out
 }
 
 // checkSnap verifies a ring snapshot's internal invariants: every chunk
 // holds exactly its hash range in ring order, the neighbor copies are the
 // true neighbors, only empty chunks are shared, and the counts add up.
-func checkSnap(t testing.TB, s *ringSnap) {
+func checkSnap(t fatalfer, s *ringSnap) {
 	t.Helper()
 	if s.points == 0 {
 		if len(s.chunks) != 0 {
@@ -176,6 +181,12 @@ func checkSnap(t testing.TB, s *ringSnap) {
 	}
 }
 
+// fatalfer is the part of testing.TB and *rapid.T the checkers use.
+type fatalfer interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 func bitsLen(n int) int {
 	b := 0
 	for n > 0 {
@@ -188,7 +199,7 @@ func bitsLen(n int) int {
 // weakPointHash places points on few distinct hashes, so collisions
 // between nodes and within a node are everywhere.
 func weakPointHash(name string, j int) uint64 {
-	return mix64(HashString(fmt.Sprint(name, j))%7) | 1
+	return mix64(mix64(HashString(name)^uint64(j)*golden)%7) | 1
 }
 
 // membership reads a ring's members and weights.
