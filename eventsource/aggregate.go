@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // NewID returns a random event ID: 26 characters carrying 128 random bits.
@@ -76,6 +77,30 @@ func (c RepositoryConfig[S]) Validate() error {
 // events of one stream. It is safe for concurrent use; an Aggregate is not.
 type Repository[S any] struct {
 	cfg RepositoryConfig[S]
+
+	loads, replayed, saves, retries, snapshots, snapshotErrors atomic.Uint64
+}
+
+// RepositoryStats is a snapshot of a Repository's counters.
+type RepositoryStats struct {
+	Loads          uint64 // successful loads
+	Replayed       uint64 // events applied by loads (fewer with snapshots)
+	Saves          uint64 // saves that appended events
+	Retries        uint64 // Update attempts repeated after a version conflict
+	Snapshots      uint64 // snapshots saved
+	SnapshotErrors uint64 // snapshots that could not be loaded, decoded or saved
+}
+
+// Stats returns a snapshot of the repository's counters.
+func (r *Repository[S]) Stats() RepositoryStats {
+	return RepositoryStats{
+		Loads:          r.loads.Load(),
+		Replayed:       r.replayed.Load(),
+		Saves:          r.saves.Load(),
+		Retries:        r.retries.Load(),
+		Snapshots:      r.snapshots.Load(),
+		SnapshotErrors: r.snapshotErrors.Load(),
+	}
 }
 
 // NewRepository returns a repository. It panics if cfg is invalid.
@@ -156,6 +181,7 @@ func (r *Repository[S]) Load(ctx context.Context, stream string) (*Aggregate[S],
 	a := &Aggregate[S]{Stream: stream, repo: r}
 	r.loadSnapshot(ctx, a)
 	dec := decoder{table: r.cfg.Codec.load()}
+	from := a.Version
 	for ev, err := range r.cfg.Store.ReadStream(ctx, stream, a.Version+1, Forward) {
 		if err != nil {
 			return nil, err
@@ -172,6 +198,8 @@ func (r *Repository[S]) Load(ctx context.Context, stream string) (*Aggregate[S],
 		}
 		a.Version = ev.Version
 	}
+	r.loads.Add(1)
+	r.replayed.Add(a.Version - from)
 	return a, nil
 }
 
@@ -198,6 +226,7 @@ func (r *Repository[S]) loadSnapshot(ctx context.Context, a *Aggregate[S]) {
 }
 
 func (r *Repository[S]) snapshotError(stream string, err error) {
+	r.snapshotErrors.Add(1)
 	if r.cfg.OnSnapshotError != nil {
 		r.cfg.OnSnapshotError(stream, err)
 	}
@@ -226,6 +255,7 @@ func (r *Repository[S]) Save(ctx context.Context, a *Aggregate[S]) (AppendResult
 	}
 	a.Version = res.Version
 	a.pending = nil
+	r.saves.Add(1)
 	if r.cfg.Snapshots != nil && a.Version-a.snapshotVersion >= r.cfg.SnapshotEvery {
 		r.saveSnapshot(ctx, a)
 	}
@@ -241,6 +271,7 @@ func (r *Repository[S]) saveSnapshot(ctx context.Context, a *Aggregate[S]) {
 		r.snapshotError(a.Stream, err)
 		return
 	}
+	r.snapshots.Add(1)
 	a.snapshotVersion = a.Version
 }
 
@@ -252,7 +283,10 @@ func (r *Repository[S]) saveSnapshot(ctx context.Context, a *Aggregate[S]) {
 // *ConflictError when every try conflicted.
 func (r *Repository[S]) Update(ctx context.Context, stream string, fn func(a *Aggregate[S]) error) (*Aggregate[S], error) {
 	var err error
-	for range r.cfg.MaxAttempts {
+	for attempt := range r.cfg.MaxAttempts {
+		if attempt > 0 {
+			r.retries.Add(1)
+		}
 		var a *Aggregate[S]
 		a, err = r.Load(ctx, stream)
 		if err != nil {

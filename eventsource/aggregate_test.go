@@ -131,6 +131,7 @@ func TestRepositoryConflictAndUpdate(t *testing.T) {
 	})
 	require.NoError(t, err, "Update retries after a conflict")
 	assert.Equal(t, 2, calls, "fn ran again on the fresh state")
+	assert.Equal(t, uint64(1), repo.Stats().Retries, "one conflict retried")
 	assert.Equal(t, 15, got.State.Balance, "100 - 60 + 5 - 30")
 }
 
@@ -271,6 +272,10 @@ func TestRepositorySnapshots(t *testing.T) {
 	require.NoError(t, err, "load snapshot")
 	require.True(t, ok, "a snapshot was saved")
 	assert.Equal(t, uint64(8), snap.Version, "snapshots at 4 and 8 versions")
+	assert.Equal(t, 1, snaps.Len(), "one stream has a snapshot")
+	st := repo.Stats()
+	assert.Equal(t, RepositoryStats{Loads: 10, Replayed: 0 + 1 + 2 + 3 + 0 + 1 + 2 + 3 + 0 + 1, Saves: 10, Snapshots: 2}, st,
+		"ten updates, each replaying the events since the last snapshot")
 	assert.Equal(t, "v1", snap.Schema, "schema tag")
 
 	counter.n = 0
@@ -324,6 +329,7 @@ func TestRepositorySnapshotStoreFailures(t *testing.T) {
 	require.NoError(t, err, "snapshot failures do not fail the update")
 	assert.Equal(t, 7, a.State.Balance, "state")
 	require.Len(t, reported, 2, "the failed load and the failed save were reported")
+	assert.Equal(t, uint64(2), repo.Stats().SnapshotErrors, "both counted")
 	for _, err := range reported {
 		assert.ErrorIs(t, err, boom, "the snapshot store's error is passed on")
 	}

@@ -33,7 +33,8 @@ type SnapshotStore interface {
 }
 
 // MemorySnapshots is a SnapshotStore in memory. The zero value is empty and
-// ready for use; it is safe for concurrent use.
+// ready for use; it is safe for concurrent use. It keeps one snapshot per
+// stream; Len reports how many.
 type MemorySnapshots struct {
 	mu    sync.RWMutex
 	byKey map[string]Snapshot
@@ -70,4 +71,11 @@ func (m *MemorySnapshots) SaveSnapshot(ctx context.Context, snap Snapshot) error
 	}
 	m.byKey[snap.Stream] = snap
 	return nil
+}
+
+// Len returns the number of streams with a snapshot.
+func (m *MemorySnapshots) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.byKey)
 }
