@@ -150,6 +150,7 @@ func (b *Balancer) Update(eps []Endpoint) error {
 	warmNew := b.cfg.SlowStart.Window > 0 && len(b.snap.Load().members) > 0
 	members := make([]*member, len(eps))
 	byAddr := make(map[string]*member, len(eps))
+	// The ring depends on the set and the weights, not on their order.
 	ringChanged := len(eps) != len(b.members)
 	for i, e := range eps {
 		m := b.byAddr[e.Addr]
@@ -160,9 +161,7 @@ func (b *Balancer) Update(eps []Endpoint) error {
 			}
 			ringChanged = true
 		} else {
-			if !ringChanged && (m.weight != e.weight() || b.members[i] != m) {
-				ringChanged = true
-			}
+			ringChanged = ringChanged || m.weight != e.weight()
 			m.weight = e.weight()
 			ep := e.clone()
 			m.info.Store(&ep)

@@ -27,11 +27,7 @@ func (b *Balancer) eject(m *member) {
 		b.mu.Unlock()
 		return
 	}
-	if m.ejections > 0 && !m.returnedAt.IsZero() {
-		forgiven := int(min(now.Sub(m.returnedAt)/e.BaseTime, 1<<20))
-		m.ejections = max(0, m.ejections-forgiven)
-	}
-	m.ejections++
+	m.ejections = b.ejectionsLocked(m, now) + 1
 	d := e.MaxTime
 	if time.Duration(m.ejections) <= e.MaxTime/e.BaseTime {
 		d = min(e.BaseTime*time.Duration(m.ejections), e.MaxTime)
@@ -42,6 +38,16 @@ func (b *Balancer) eject(m *member) {
 	events := append([]event{{kind: eventEject, ep: m.endpoint(), d: d}}, b.refreshLocked(now)...)
 	b.mu.Unlock()
 	b.emit(events)
+}
+
+// ejectionsLocked returns how many of m's ejections still count at now:
+// one is forgiven for every BaseTime m has spent back in rotation.
+func (b *Balancer) ejectionsLocked(m *member, now time.Time) int {
+	if m.ejected || m.ejections == 0 || m.returnedAt.IsZero() {
+		return m.ejections
+	}
+	forgiven := min(now.Sub(m.returnedAt)/b.cfg.Ejection.BaseTime, 1<<20)
+	return max(0, m.ejections-int(forgiven))
 }
 
 // ejectionLimitLocked is how many endpoints may be ejected at once:

@@ -91,8 +91,10 @@ func TestEjectionForgivesOverTime(t *testing.T) {
 		require.Equal(t, 20*time.Second, last, "second ejection in a row lasts twice BaseTime")
 		assert.Equal(t, 2, stat(t, b, bad).Ejections, "two ejections on record")
 		time.Sleep(20 * time.Second)
-		// Two BaseTimes healthy forgive both earlier ejections.
-		time.Sleep(20 * time.Second)
+		time.Sleep(10 * time.Second)
+		assert.Equal(t, 1, stat(t, b, bad).Ejections, "one BaseTime back in rotation forgives one ejection")
+		time.Sleep(10 * time.Second)
+		assert.Equal(t, 0, stat(t, b, bad).Ejections, "two forgive both")
 		fail(t, b, bad, 3)
 		assert.Equal(t, 10*time.Second, last, "after a healthy spell the next ejection is short again")
 	})

@@ -71,7 +71,7 @@ func (b *Balancer) Stats() Stats {
 			InFlight:            m.inflight.Load(),
 			ConsecutiveFailures: int(m.failures.Load()),
 			Ejected:             m.ejected,
-			Ejections:           m.ejections,
+			Ejections:           b.ejectionsLocked(m, now),
 			Healthy:             !m.unhealthy,
 		}
 		if m.ejected {
