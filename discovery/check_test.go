@@ -21,10 +21,13 @@ type fakeDialer struct {
 	down  atomic.Bool
 	hang  atomic.Bool // block until the probe's context ends
 	dials atomic.Int64
+	gate  chan struct{} // if not nil, the first dial waits for it
 }
 
 func (d *fakeDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	d.dials.Add(1)
+	if d.dials.Add(1) == 1 && d.gate != nil {
+		<-d.gate
+	}
 	if d.hang.Load() {
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -48,11 +51,14 @@ func statusOf(r *Registry, service string) Status {
 func TestTCPCheck(t *testing.T) {
 	d := &fakeDialer{}
 	synctestRegistry(t, Config{Dial: d.dial}, func(t *testing.T, r *Registry) {
+		d.gate = make(chan struct{}) // made in the bubble, so waiting on it is durable
 		ctx := context.Background()
 		l, err := r.Register(ctx, Registration{Instance: inst("api", "a"), TTL: time.Hour,
 			Check: &Check{TCP: "a.local:80", Interval: time.Second}})
 		require.NoError(t, err)
+		synctest.Wait()
 		assert.Equal(t, StatusCritical, statusOf(r, "api"), "critical until the first probe passes")
+		close(d.gate)
 		synctest.Wait()
 		assert.Equal(t, StatusPassing, statusOf(r, "api"), "the first probe runs at once")
 		assert.Equal(t, int64(1), d.dials.Load())

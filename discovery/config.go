@@ -65,8 +65,10 @@ type Config struct {
 	// heartbeat before it is removed anyway. 0 means 2 minutes.
 	GuardMaxSuspect time.Duration
 
-	// MaxServices bounds the number of services (including those whose
-	// instances have all left); 0 means 10,000.
+	// MaxServices bounds the number of services the registry keeps a
+	// record of; 0 means 10,000. When it is reached, registering a new
+	// service forgets a service without instances to make room; if every
+	// service has instances, the registration fails with ErrLimit.
 	MaxServices int
 	// MaxInstances bounds the instances of one service; 0 means 10,000.
 	MaxInstances int

@@ -155,8 +155,10 @@ type Snapshot struct {
 	// Service is the service name.
 	Service string
 	// Revision increases with every visible change of this service, and
-	// only of this service. A service that was never registered is at
-	// revision 1 with no instances; 0 is never a valid revision.
+	// only of this service; 0 is never a valid revision. A service that
+	// was never registered is empty at revision 1 (or higher once the
+	// registry has forgotten empty services to stay under MaxServices; a
+	// name's revision never goes back).
 	Revision uint64
 	// Instances lists every instance, sorted by ID, including draining,
 	// critical and suspect ones.

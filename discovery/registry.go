@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"crypto/subtle"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,10 @@ type Registry struct {
 	// services maps a name to its service. The map is copied on write
 	// (under mu) so that readers need no lock.
 	services atomic.Pointer[map[string]*service]
+	// unknown is the empty view of services without a record. Its
+	// revision is above that of every forgotten service, so a name's
+	// revision never goes back when its record is dropped.
+	unknown  atomic.Pointer[view]
 	watchers atomic.Int64
 	// shut is set by Close before it closes every change channel, so that
 	// woken watchers and queries know to end: they wait on one channel
@@ -87,6 +92,7 @@ func New(cfg Config) *Registry {
 		created: make(chan struct{}),
 	}
 	r.services.Store(&map[string]*service{})
+	r.unknown.Store(&view{rev: 1})
 	return r
 }
 
@@ -126,8 +132,8 @@ func (r *Registry) registerLocked(reg Registration, now time.Time, hooks *hookQu
 	inst := reg.Instance
 	svc := r.serviceLocked(inst.Service)
 	if svc == nil {
-		if len(*r.services.Load()) >= r.cfg.MaxServices {
-			return Lease{}, fmt.Errorf("%w: MaxServices (%d) reached", ErrLimit, r.cfg.MaxServices)
+		if len(*r.services.Load()) >= r.cfg.MaxServices && !r.forgetEmptyServiceLocked() {
+			return Lease{}, fmt.Errorf("%w: MaxServices (%d) services have instances", ErrLimit, r.cfg.MaxServices)
 		}
 		svc = r.createServiceLocked(inst.Service)
 	}
@@ -358,17 +364,37 @@ func (r *Registry) serviceLocked(name string) *service {
 }
 
 func (r *Registry) createServiceLocked(name string) *service {
-	svc := newService(name)
-	old := *r.services.Load()
-	m := make(map[string]*service, len(old)+1)
-	for k, v := range old {
-		m[k] = v
-	}
+	svc := newService(name, r.unknown.Load().rev)
+	m := maps.Clone(*r.services.Load())
 	m[name] = svc
 	r.services.Store(&m)
 	close(r.created)
 	r.created = make(chan struct{})
 	return svc
+}
+
+// forgetEmptyServiceLocked drops the record of one service without
+// instances to make room under MaxServices, and reports whether it found
+// one. The unknown view's revision moves above the forgotten service's, and
+// watchers parked on it are woken to find the name unknown: to them the
+// service stays empty and its revision keeps growing.
+func (r *Registry) forgetEmptyServiceLocked() bool {
+	old := *r.services.Load()
+	for name, svc := range old {
+		if len(svc.entries) > 0 {
+			continue
+		}
+		m := maps.Clone(old)
+		delete(m, name)
+		r.services.Store(&m)
+		v := svc.view.Load()
+		if unknown := r.unknown.Load(); v.rev >= unknown.rev {
+			r.unknown.Store(&view{rev: v.rev + 1})
+		}
+		close(v.changed)
+		return true
+	}
+	return false
 }
 
 // removeLocked unlists an entry and publishes the change.

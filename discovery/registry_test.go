@@ -297,3 +297,44 @@ func synctestRegistry(t *testing.T, cfg Config, f func(t *testing.T, r *Registry
 		f(t, r)
 	})
 }
+
+func TestEmptyServicesAreForgottenUnderMaxServices(t *testing.T) {
+	synctestRegistry(t, Config{MaxServices: 2}, func(t *testing.T, r *Registry) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		la := register(t, r, inst("a", "1"), time.Hour)
+		require.NoError(t, r.Deregister(ctx, la))
+		revA := r.Lookup("a").Revision
+
+		var events []Event
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for ev, err := range r.Watch(ctx, "a", revA) {
+				if err != nil {
+					return
+				}
+				events = append(events, ev)
+			}
+		}()
+		synctest.Wait()
+
+		register(t, r, inst("b", "1"), time.Hour)
+		lc := register(t, r, inst("c", "1"), time.Hour)
+		assert.ElementsMatch(t, []string{"b", "c"}, r.Services(), "the empty service a made room for c")
+		assert.Greater(t, r.Lookup("a").Revision, revA, "a forgotten name's revision never goes back")
+		synctest.Wait()
+		assert.Empty(t, events, "a watcher of the forgotten service sees no change: it was empty and stays empty")
+
+		require.NoError(t, r.Deregister(ctx, lc))
+		register(t, r, inst("a", "2"), time.Hour) // forgets the now empty c
+		synctest.Wait()
+		_, err := r.Register(ctx, Registration{Instance: inst("d", "1")})
+		assert.ErrorIs(t, err, ErrLimit, "with every service holding instances nothing can be forgotten")
+		cancel()
+		<-done
+		require.Len(t, events, 1, "the watcher sees a registered again")
+		assert.Greater(t, events[0].Revision, revA)
+		assert.Equal(t, Added, events[0].Changes[0].Kind)
+	})
+}

@@ -32,12 +32,13 @@ type view struct {
 	changed  chan struct{}
 }
 
-// unknownView stands for a service that was never registered.
+// unknownView stands for a service a Static does not list.
 var unknownView = &view{rev: 1}
 
-func newService(name string) *service {
+// newService starts a service at revision rev with no instances.
+func newService(name string, rev uint64) *service {
 	svc := &service{name: name, entries: make(map[string]*entry)}
-	svc.view.Store(&view{rev: 1, changed: make(chan struct{})})
+	svc.view.Store(&view{rev: rev, changed: make(chan struct{})})
 	return svc
 }
 

@@ -10,12 +10,13 @@ import (
 // Lookup returns the current state of a service: every listed instance,
 // sorted by ID, and the routable subset. It never blocks and does not
 // allocate. The slices are shared and immutable: do not modify them. A
-// service that was never registered is returned at revision 1, empty.
+// service the registry holds no record of is returned empty (see
+// Snapshot.Revision).
 func (r *Registry) Lookup(service string) Snapshot {
 	if svc := (*r.services.Load())[service]; svc != nil {
 		return svc.view.Load().snapshot(service)
 	}
-	return unknownView.snapshot(service)
+	return r.unknown.Load().snapshot(service)
 }
 
 // Resolve returns the routable instances of a service (passing or warning,
@@ -42,7 +43,7 @@ func (r *Registry) current(service string) (*view, <-chan struct{}) {
 		v := svc.view.Load()
 		return v, v.changed
 	}
-	return unknownView, r.created
+	return r.unknown.Load(), r.created
 }
 
 // Query is a blocking query in the style of Consul's: it returns as soon as
