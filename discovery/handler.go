@@ -106,7 +106,10 @@ type adminKey struct{}
 // authorize checks the bearer token and marks admin requests.
 func (h *handler) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			bearer = ""
+		}
 		admin := h.cfg.AdminToken != "" && secretEqual(bearer, h.cfg.AdminToken)
 		if h.cfg.Token != "" && !admin && !secretEqual(bearer, h.cfg.Token) {
 			writeError(w, ErrUnauthorized)

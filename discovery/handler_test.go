@@ -90,6 +90,12 @@ func TestHandlerAuthorization(t *testing.T) {
 	h := Handler(r, HandlerConfig{Token: "member", AdminToken: "admin"})
 	reg := `{"instance":{"service":"api","id":"a","address":"a:1"}}`
 
+	noScheme := httptest.NewRequest("GET", "/v1/services", nil)
+	noScheme.Header.Set("Authorization", "member")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, noScheme)
+	assert.Equal(t, http.StatusUnauthorized, rec.Code, "the token counts only after \"Bearer \"")
+
 	for _, bearer := range []string{"", "wrong", "Member"} {
 		rec := call(t, h, "POST", "/v1/register", bearer, reg, nil)
 		assert.Equal(t, http.StatusUnauthorized, rec.Code, "bearer %q is refused", bearer)
@@ -98,7 +104,7 @@ func TestHandlerAuthorization(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, rec.Code, "reads need the token too")
 	}
 	var lease leaseJSON
-	rec := call(t, h, "POST", "/v1/register", "member", reg, &lease)
+	rec = call(t, h, "POST", "/v1/register", "member", reg, &lease)
 	require.Equal(t, http.StatusOK, rec.Code)
 
 	// Another member knows the shared token but not the lease token.

@@ -390,6 +390,9 @@ func (r *Registry) forgetEmptyServiceLocked() bool {
 		v := svc.view.Load()
 		if unknown := r.unknown.Load(); v.rev >= unknown.rev {
 			r.unknown.Store(&view{rev: v.rev + 1})
+			// Queries on unknown names see their revision move.
+			close(r.created)
+			r.created = make(chan struct{})
 		}
 		close(v.changed)
 		return true

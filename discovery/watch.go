@@ -91,12 +91,12 @@ func (r *Registry) Query(ctx context.Context, service string, index uint64, wait
 // carrying the full state. Pass 0 to always start with the full state.
 //
 // Each later event brings the watcher to the newest revision and lists at
-// least one change; revisions whose changes cancelled out while the
-// watcher was behind produce no event. A watcher
-// that is slow to consume is never buffered: when it asks for the next
-// event it gets one event coalescing everything it missed, up to the latest
-// state. The registry never blocks on watchers, a watcher holds at most two
-// states in memory, and the final state is always delivered.
+// least one change; revisions whose changes cancelled out while the watcher
+// was behind produce no event. A watcher that is slow to consume is never
+// buffered: when it asks for the next event it gets one event coalescing
+// everything it missed, up to the latest state. The registry never blocks
+// on watchers, a watcher holds at most two states in memory, and the final
+// state is always delivered.
 //
 // The stream runs in the caller's goroutine and starts none. It ends when
 // the loop breaks, when ctx is done (yielding the context's error) or when
