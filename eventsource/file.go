@@ -128,6 +128,9 @@ func (c FileConfig) walOptions(fsys wal.FS) wal.Options {
 // recovers every acknowledged event and drops a torn or corrupt tail; an
 // append is atomic across crashes.
 //
+// Snapshots are records in the same log, so they cost disk like events;
+// only the newest of each stream is kept in memory.
+//
 // The store runs one goroutine, stopped by Close.
 type FileStore struct {
 	e   *engine
