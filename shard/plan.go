@@ -121,6 +121,13 @@ func Diff(from, to Spanner) (Plan, error) {
 			sb, okB = b()
 		}
 	}
+	// Both sides ended at the top of the hash space; anything after that
+	// breaks the contract.
+	for _, next := range []func() (checkedSpan, bool){a, b} {
+		if s, ok := next(); ok {
+			return nil, s.err
+		}
+	}
 	return plan, nil
 }
 
