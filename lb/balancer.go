@@ -22,6 +22,7 @@ type Balancer struct {
 	ejectAfter int32 // consecutive failures that eject; 0 = ejection off
 	loadAware  bool  // picks count requests in flight
 	timed      bool  // picks record when they were made, for latency
+	doneWork   bool  // Done has something to do even on success
 	tau        float64
 	epoch      time.Time // PeakEWMA measures time as nanoseconds since epoch
 
@@ -56,6 +57,7 @@ func New(cfg Config) *Balancer {
 	if b.isFailure == nil {
 		b.isFailure = defaultIsFailure
 	}
+	b.doneWork = b.loadAware || b.timed || b.ejectAfter > 0
 	b.snap.Store(&snapshot{})
 	return b
 }

@@ -42,10 +42,14 @@ func (p Pick) Endpoint() Endpoint {
 // Done also records the time since the pick as a latency sample. Calling
 // Done after the endpoint left the set is harmless.
 func (p Pick) Done(err error) {
-	m, b := p.m, p.b
-	if m == nil {
-		return
+	// Small enough to inline: a plain round-robin success costs nothing.
+	if p.m != nil && (err != nil || p.b.doneWork) {
+		p.done(err)
 	}
+}
+
+func (p Pick) done(err error) {
+	m, b := p.m, p.b
 	if b.loadAware {
 		m.inflight.Add(-1)
 	}
@@ -73,25 +77,28 @@ func (p Pick) Done(err error) {
 // ConsistentHash. It takes no lock and does not allocate.
 func (b *Balancer) Pick() (Pick, error) {
 	s := b.snap.Load()
-	if len(s.members) == 0 {
-		if b.cfg.Policy == ConsistentHash {
+	policy := b.cfg.Policy
+	if len(s.members) == 0 || policy == ConsistentHash {
+		if policy == ConsistentHash {
 			return Pick{}, ErrKeyRequired
 		}
 		return Pick{}, ErrNoEndpoints
 	}
-	switch b.cfg.Policy {
+	switch policy {
 	case LeastLoaded:
 		return b.pickLeastLoaded(s), nil
 	case PeakEWMA:
 		return b.pickPeakEWMA(s), nil
-	case ConsistentHash:
-		return Pick{}, ErrKeyRequired
 	}
 	i := s.cycle.mod(s.next.Add(1))
 	if s.sched != nil {
 		i = uint64(s.sched[i])
 	}
-	return b.picked(s.members[i]), nil
+	m := s.members[i]
+	if b.timed {
+		return Pick{b: b, m: m, start: b.now()}, nil
+	}
+	return Pick{b: b, m: m}, nil
 }
 
 // picked returns the Pick of m, timed if latency is recorded.
@@ -159,11 +166,18 @@ func (b *Balancer) pickLeastLoaded(s *snapshot) Pick {
 	la := uint64(min(max(a.inflight.Load(), 0), maxLoad))
 	lc := uint64(min(max(c.inflight.Load(), 0), maxLoad))
 	// c wins if (lc+1)/wc < (la+1)/wa.
-	if (lc+1)*uint64(s.weights[i]) < (la+1)*uint64(s.weights[j]) {
+	if s.sched == nil {
+		if lc < la {
+			a = c
+		}
+	} else if (lc+1)*uint64(s.weights[i]) < (la+1)*uint64(s.weights[j]) {
 		a = c
 	}
 	a.inflight.Add(1)
-	return b.picked(a)
+	if b.timed {
+		return Pick{b: b, m: a, start: b.now()}
+	}
+	return Pick{b: b, m: a}
 }
 
 func (b *Balancer) pickPeakEWMA(s *snapshot) Pick {
