@@ -267,12 +267,7 @@ func (c *Client) query(ctx context.Context, service string, index, epoch uint64,
 		c.stats.Restarts++
 		c.mu.Unlock()
 	}
-	snap := Snapshot{Service: service, Revision: out.Revision, Instances: out.Instances}
-	for _, inst := range snap.Instances {
-		if inst.Routable() {
-			snap.Routable = append(snap.Routable, inst)
-		}
-	}
+	snap := Snapshot{Service: service, Revision: out.Revision, Instances: out.Instances, Routable: routableOf(out.Instances)}
 	c.cache.put(snap)
 	return snap, out.Epoch, nil
 }

@@ -63,16 +63,10 @@ func NewStatic(instances ...Instance) *Static {
 	}
 	s := &Static{byService: make(map[string]*view, len(groups))}
 	for name, list := range groups {
-		// Stable sort keeps the last duplicate last, so Compact keeps it.
+		// A stable sort keeps duplicates in order, so the last one wins.
 		slices.SortStableFunc(list, func(a, b Instance) int { return strings.Compare(a.ID, b.ID) })
 		list = compactLastByID(list)
-		v := &view{rev: 1, all: list}
-		for _, inst := range list {
-			if inst.Routable() {
-				v.routable = append(v.routable, inst)
-			}
-		}
-		s.byService[name] = v
+		s.byService[name] = &view{rev: 1, all: list, routable: routableOf(list)}
 	}
 	return s
 }

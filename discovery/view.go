@@ -134,21 +134,36 @@ func (r *Registry) publishLocked(svc *service) {
 	if len(changes) == 0 {
 		return
 	}
-	var routable []Instance
-	for k := range all {
-		if all[k].Routable() {
-			routable = append(routable, all[k])
-		}
-	}
 	svc.view.Store(&view{
 		rev:      rev,
 		prevRev:  old.rev,
 		all:      all,
-		routable: routable,
+		routable: routableOf(all),
 		changes:  changes,
 		changed:  make(chan struct{}),
 	})
 	close(old.changed)
+}
+
+// routableOf returns the routable subset of all in one allocation, or all
+// itself when every instance is routable.
+func routableOf(all []Instance) []Instance {
+	n := 0
+	for i := range all {
+		if all[i].Routable() {
+			n++
+		}
+	}
+	if n == len(all) {
+		return all
+	}
+	routable := make([]Instance, 0, n)
+	for i := range all {
+		if all[i].Routable() {
+			routable = append(routable, all[i])
+		}
+	}
+	return routable
 }
 
 // diffViews lists what changed from a to b, for a watcher that skipped
