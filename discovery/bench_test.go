@@ -91,12 +91,14 @@ func BenchmarkHeartbeat(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	i := 0
+	start := cpuTime()
 	for b.Loop() {
 		if err := r.Heartbeat(ctx, leases[i%len(leases)], StatusPassing); err != nil {
 			b.Fatal(err)
 		}
 		i++
 	}
+	reportCPU(b, start)
 }
 
 // BenchmarkStatusChange measures a visible change (a status flip) on a

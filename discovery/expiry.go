@@ -9,9 +9,12 @@ import (
 // sooner than CheckInterval after the previous sweep. A lease therefore
 // lapses exactly at its TTL and is handled within TTL + CheckInterval, and
 // a burst of lapses costs one sweep and one published revision per service.
-// Heartbeats only push deadlines later, so they never re-arm the timer: if
-// it fires early it finds nothing due and re-arms for the new earliest
-// deadline.
+// Heartbeats only push deadlines later, so they touch neither the timer nor
+// the heap: the heap is ordered by each entry's deadline as it was when
+// last scheduled, which is never later than its real deadline. A sweep that
+// pops an entry renewed since then schedules it again at its real deadline;
+// a timer that fires early finds nothing due and re-arms. Heap work is thus
+// about one push per TTL per instance instead of one per heartbeat.
 
 // armLocked makes sure the timer fires by the earliest deadline (or one
 // CheckInterval after the last sweep, whichever is later).
@@ -19,7 +22,7 @@ func (r *Registry) armLocked(now time.Time) {
 	if r.closed || len(r.deadlines) == 0 {
 		return
 	}
-	at := r.deadlines[0].deadline
+	at := r.deadlines[0].heapAt
 	if earliest := r.lastSweep.Add(r.cfg.CheckInterval); at.Before(earliest) {
 		at = earliest
 	}
@@ -54,8 +57,13 @@ func (r *Registry) sweep() {
 // service; suspects whose time ran out are removed.
 func (r *Registry) expireLocked(now time.Time, hooks *hookQueue) {
 	var due []*entry
-	for len(r.deadlines) > 0 && !r.deadlines[0].deadline.After(now) {
-		due = append(due, heap.Pop(&r.deadlines).(*entry))
+	for len(r.deadlines) > 0 && !r.deadlines[0].heapAt.After(now) {
+		e := heap.Pop(&r.deadlines).(*entry)
+		if e.deadline.After(now) {
+			r.deadlines.schedule(e) // renewed since it was scheduled
+			continue
+		}
+		due = append(due, e)
 	}
 	// Decide the guard per service before changing anything, so that the
 	// order of lapses within one sweep does not matter.
@@ -72,7 +80,7 @@ func (r *Registry) expireLocked(now time.Time, hooks *hookQueue) {
 		if !e.suspect && guarded[svc] {
 			r.setSuspectLocked(e, true, now)
 			e.deadline = now.Add(r.cfg.GuardMaxSuspect)
-			r.deadlines.upsert(e)
+			r.deadlines.schedule(e)
 			svc.touch(e.base.ID)
 			continue
 		}
@@ -122,7 +130,7 @@ func (r *Registry) relaxGuardLocked(svc *service, now time.Time) {
 		if e.suspect {
 			if d := now.Add(e.ttl); d.Before(e.deadline) {
 				e.deadline = d
-				r.deadlines.upsert(e)
+				r.deadlines.schedule(e)
 			}
 		}
 	}
@@ -157,12 +165,13 @@ func (r *Registry) guardTransitionLocked(svc *service, hooks *hookQueue) {
 	})
 }
 
-// deadlineHeap orders entries by deadline; entry.heapIdx is the position,
-// -1 when absent.
+// deadlineHeap orders entries by heapAt, the deadline they were scheduled
+// at (never later than their deadline); entry.heapIdx is the position, -1
+// when absent.
 type deadlineHeap []*entry
 
 func (h deadlineHeap) Len() int           { return len(h) }
-func (h deadlineHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].heapAt.Before(h[j].heapAt) }
 func (h deadlineHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].heapIdx = i
@@ -184,8 +193,9 @@ func (h *deadlineHeap) Pop() any {
 	return e
 }
 
-// upsert inserts e or restores the order after its deadline changed.
-func (h *deadlineHeap) upsert(e *entry) {
+// schedule (re)inserts e at its current deadline.
+func (h *deadlineHeap) schedule(e *entry) {
+	e.heapAt = e.deadline
 	if e.heapIdx < 0 {
 		heap.Push(h, e)
 		return

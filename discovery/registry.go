@@ -159,7 +159,7 @@ func (r *Registry) registerLocked(reg Registration, now time.Time, hooks *hookQu
 	e.ttl = reg.TTL
 	r.setSuspectLocked(e, false, now)
 	e.deadline = now.Add(e.ttl)
-	r.deadlines.upsert(e)
+	r.deadlines.schedule(e)
 	r.setCheckLocked(e, reg.Check)
 	svc.touch(inst.ID)
 	r.publishLocked(svc)
@@ -198,7 +198,10 @@ func (r *Registry) heartbeatLocked(lease Lease, status Status, now time.Time, ho
 	wasSuspect := e.suspect
 	r.setSuspectLocked(e, false, now)
 	e.deadline = now.Add(e.ttl)
-	r.deadlines.upsert(e)
+	if e.heapIdx < 0 || e.deadline.Before(e.heapAt) {
+		// A suspect's removal time may lie beyond its renewed deadline.
+		r.deadlines.schedule(e)
+	}
 	if wasSuspect || e.reported != status {
 		e.reported = status
 		e.svc.touch(e.base.ID)

@@ -55,8 +55,10 @@ type entry struct {
 	token       string
 	ttl         time.Duration
 	// deadline is when the lease lapses, or, while suspect, when the
-	// instance is removed anyway.
+	// instance is removed anyway. heapAt is the deadline it was last
+	// scheduled at in the deadline heap, never later than deadline.
 	deadline time.Time
+	heapAt   time.Time
 	heapIdx  int
 	suspect  bool
 	probe    *probe
