@@ -45,7 +45,11 @@ func distkitLoop(b *testing.B, bal *lb.Balancer) {
 }
 
 // BenchmarkWeightedPick compares one weighted pick plus its completion
-// callback for the weights {100, 1 x 99}.
+// callback for the weights {100, 1 x 99}. gRPC's scheduler scales weights to
+// 0..65535 and walks a shared atomic counter, skipping a slot unless the
+// slot's endpoint is due, so with one heavy endpoint among 99 light ones it
+// loops about 50 times (50 atomic increments and 150 divisions) per pick and
+// allocates the Done closure; distkit reads one precomputed slot.
 func BenchmarkWeightedPick(b *testing.B) {
 	b.Run("distkit", func(b *testing.B) {
 		bal, _ := newDistkit(b, lb.Config{}, heavyAmongLight())
@@ -61,7 +65,8 @@ func BenchmarkWeightedPick(b *testing.B) {
 }
 
 // BenchmarkLeastLoadedPick compares a power-of-two-choices pick plus its
-// completion callback over 100 equal endpoints.
+// completion callback over 100 equal endpoints. gRPC allocates a Done closure
+// per pick (3 allocations with its pick_first child); distkit returns a value.
 func BenchmarkLeastLoadedPick(b *testing.B) {
 	b.Run("distkit", func(b *testing.B) {
 		bal, _ := newDistkit(b, lb.Config{Policy: lb.LeastLoaded}, make100(1))
