@@ -74,11 +74,19 @@ var (
 	_ SRVLookuper = (*net.Resolver)(nil)
 )
 
+// Validate reports a negative duration or count, wrapping ErrInvalid.
+func (c DNSConfig) Validate() error {
+	if c.Refresh < 0 || c.Timeout < 0 || c.MaxStale < 0 || c.MaxCached < 0 {
+		return fmt.Errorf("%w: DNSConfig durations and counts must not be negative", ErrInvalid)
+	}
+	return nil
+}
+
 // NewDNS returns a DNS resolver. It panics with a "discovery: ..." message
-// if a duration or count is negative.
+// if cfg.Validate fails.
 func NewDNS(cfg DNSConfig) *DNS {
-	if cfg.Refresh < 0 || cfg.Timeout < 0 || cfg.MaxStale < 0 || cfg.MaxCached < 0 {
-		panic("discovery: DNSConfig durations and counts must not be negative")
+	if err := cfg.Validate(); err != nil {
+		panic(err.Error())
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver

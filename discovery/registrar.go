@@ -64,14 +64,22 @@ type RegistrarStats struct {
 	Heartbeats, Failures uint64
 }
 
+// Validate reports a negative duration, wrapping ErrInvalid.
+func (c RegistrarConfig) Validate() error {
+	if c.Interval < 0 || c.BackoffMin < 0 || c.BackoffMax < 0 || c.DeregisterTimeout < 0 {
+		return fmt.Errorf("%w: RegistrarConfig durations must not be negative", ErrInvalid)
+	}
+	return nil
+}
+
 // NewRegistrar returns a Registrar for reg. It panics with a
-// "discovery: ..." message if to is nil or a config field is negative.
+// "discovery: ..." message if to is nil or cfg.Validate fails.
 func NewRegistrar(to Registrant, reg Registration, cfg RegistrarConfig) *Registrar {
 	if to == nil {
 		panic("discovery: NewRegistrar needs a Registrant")
 	}
-	if cfg.Interval < 0 || cfg.BackoffMin < 0 || cfg.BackoffMax < 0 || cfg.DeregisterTimeout < 0 {
-		panic("discovery: RegistrarConfig durations must not be negative")
+	if err := cfg.Validate(); err != nil {
+		panic(err.Error())
 	}
 	setDefault(&cfg.BackoffMin, DefaultBackoffMin)
 	setDefault(&cfg.DeregisterTimeout, DefaultDeregisterTimeout)

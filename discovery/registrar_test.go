@@ -132,6 +132,9 @@ func TestRegistrarBeatTakenOver(t *testing.T) {
 		assert.False(t, held)
 		assert.Panics(t, func() { NewRegistrar(nil, Registration{}, RegistrarConfig{}) })
 		assert.Panics(t, func() { NewRegistrar(r, Registration{}, RegistrarConfig{Interval: -1}) })
+		assert.ErrorIs(t, RegistrarConfig{BackoffMax: -1}.Validate(), ErrInvalid)
+		assert.ErrorIs(t, DNSConfig{Timeout: -1}.Validate(), ErrInvalid)
+		assert.NoError(t, RegistrarConfig{}.Validate())
 	})
 }
 
