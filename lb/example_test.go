@@ -158,3 +158,41 @@ func ExampleBalancer_RunHealthChecks() {
 	// checked a:80
 	// context canceled
 }
+
+// Stats reports each endpoint's state for metrics.
+func ExampleBalancer_Stats() {
+	b := lb.New(lb.Config{Policy: lb.LeastLoaded})
+	_ = b.Update([]lb.Endpoint{{Addr: "a:80", Weight: 2}, {Addr: "b:80"}})
+	p, _ := b.Pick()
+	st := b.Stats()
+	fmt.Println(st.Policy, st.Endpoints, "endpoints,", st.Available, "available")
+	inFlight := int64(0)
+	for _, e := range st.PerEndpoint {
+		fmt.Println(e.Addr, "weight", e.Weight, "healthy", e.Healthy)
+		inFlight += e.InFlight
+	}
+	fmt.Println("in flight:", inFlight)
+	p.Done(nil)
+	// Output:
+	// LeastLoaded 2 endpoints, 2 available
+	// a:80 weight 2 healthy true
+	// b:80 weight 1 healthy true
+	// in flight: 1
+}
+
+// HTTPHealthCheck probes an HTTP path on each endpoint.
+func ExampleHTTPHealthCheck() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	check := lb.HTTPHealthCheck(srv.Client(), "/healthz")
+	fmt.Println(check(context.Background(), lb.Endpoint{Addr: srv.URL}))
+	err := lb.HTTPHealthCheck(srv.Client(), "/missing")(context.Background(), lb.Endpoint{Addr: srv.URL})
+	fmt.Println(errors.Is(err, lb.ErrUnhealthyStatus))
+	// Output:
+	// <nil>
+	// true
+}

@@ -7,12 +7,12 @@ import (
 
 // Stats is a snapshot of a Balancer for metrics and debugging.
 type Stats struct {
-	Policy    Policy
-	Endpoints int // in the set
-	Available int // in rotation
-	Ejected   int // out by passive outlier ejection
-	Unhealthy int // out by active health checks
-	Warming   int // in rotation with a slow-start weight
+	Policy    Policy // as configured
+	Endpoints int    // in the set
+	Available int    // in rotation
+	Ejected   int    // out by passive outlier ejection
+	Unhealthy int    // out by active health checks
+	Warming   int    // in rotation with a slow-start weight
 	// FailOpen is true when every endpoint is unhealthy, so the balancer
 	// uses them all (except ejected ones) rather than none.
 	FailOpen bool
@@ -25,16 +25,16 @@ type Stats struct {
 
 // EndpointStats describes one endpoint.
 type EndpointStats struct {
-	Addr   string
-	Weight int // as configured (zero configured reads 1)
+	Addr   string // as given to Update
+	Weight int    // as configured (zero configured reads 1)
 	// WeightFactor is the fraction of Weight in force: below 1 while
 	// warming up, 0 while out of rotation.
 	WeightFactor float64
 	// InFlight counts requests picked and not yet Done; tracked under
 	// LeastLoaded and PeakEWMA only.
 	InFlight            int64
-	ConsecutiveFailures int
-	Ejected             bool
+	ConsecutiveFailures int       // failures reported to Done since the last success
+	Ejected             bool      // out of rotation by outlier ejection
 	EjectedUntil        time.Time // zero unless Ejected
 	Ejections           int       // times ejected, less those forgiven
 	Healthy             bool      // by active checks; true without them
