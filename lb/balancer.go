@@ -104,11 +104,11 @@ type snapshot struct {
 	next atomic.Uint64
 	_    [56]byte
 
-	members []*member // pickable endpoints
-	weights []uint32  // their reduced effective weights
-	sched   []uint16  // one cycle of picks; nil when weights are equal
-	cycle   divisor   // len(sched), or len(members) when sched is nil
-	raw     []uint64  // effective weights before reduction, to detect changes
+	members []*member    // pickable endpoints
+	weights []uint32     // their reduced effective weights
+	sched   []uint16     // one cycle of picks; nil when weights are equal
+	cycle   cycleCounter // over len(sched), or len(members) when sched is nil
+	raw     []uint64     // effective weights before reduction, to detect changes
 
 	ring  *ring  // ConsistentHash
 	avail []bool // ConsistentHash: which ring members are pickable

@@ -1,35 +1,56 @@
 package lb
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+	"sync/atomic"
+)
 
-// divisor computes a%d without a division instruction (Lemire, Kaser and
-// Kurz, "Faster Remainder by Direct Computation", 2019). A 64-bit DIV costs
-// 30-90 cycles on common server CPUs, more than the rest of a weighted pick
-// together; two multiplications of a precomputed 128-bit inverse cost a few.
-type divisor struct {
-	d        uint64
-	mhi, mlo uint64 // ceil(2^128 / d), wrapped to 0 for d == 1
+// cycleCounter hands out positions in a cycle of d slots, d < 2^31, to
+// concurrent picks with one atomic increment and no division.
+//
+// A 64-bit DIV costs 30-90 cycles on common server CPUs, more than the
+// rest of a weighted pick together, so the remainder is computed as in
+// Lemire, Kaser and Kurz, "Faster Remainder by Direct Computation" (2019):
+// two multiplications by a precomputed inverse, valid for 32-bit numerators.
+// The counter is kept below 2^32 by subtracting wrap, a multiple of d, once
+// it reaches wrap: exactly one pick draws the value wrap itself and
+// subtracts it, and every pick reduces its own value, so the sequence of
+// positions never jumps.
+type cycleCounter struct {
+	d    uint64
+	m    uint64 // ceil(2^64 / d), wrapped to 0 for d == 1
+	wrap uint64 // the largest multiple of d not above 2^31
 }
 
-func newDivisor(d uint64) divisor {
-	if d == 0 {
-		panic("lb: internal error: divisor of zero")
+func newCycleCounter(d uint64) cycleCounter {
+	if d == 0 || d >= 1<<31 {
+		panic("lb: internal error: cycle length out of range")
 	}
-	// m = floor((2^128-1)/d) + 1, computed as two 64-bit long divisions.
-	qhi, r := bits.Div64(0, ^uint64(0), d)
-	qlo, _ := bits.Div64(r, ^uint64(0), d)
-	mlo, carry := bits.Add64(qlo, 1, 0)
-	return divisor{d: d, mhi: qhi + carry, mlo: mlo}
+	return cycleCounter{d: d, m: math.MaxUint64/d + 1, wrap: (1 << 31) / d * d}
 }
 
-// mod returns a % v.d for every 64-bit a.
-func (v divisor) mod(a uint64) uint64 {
-	// low = (m * a) mod 2^128
-	hi, lo := bits.Mul64(v.mlo, a)
-	hi += v.mhi * a
-	// result = floor(low * d / 2^128)
-	carryHi, _ := bits.Mul64(lo, v.d)
-	rhi, rlo := bits.Mul64(hi, v.d)
-	_, carry := bits.Add64(rlo, carryHi, 0)
-	return rhi + carry
+// next advances counter and returns the position it lands on.
+func (c cycleCounter) next(counter *atomic.Uint64) uint64 {
+	t := counter.Add(1)
+	if t >= c.wrap {
+		t = c.reduce(counter, t)
+	}
+	return c.mod(t)
+}
+
+// mod returns t % d for t < 2^32.
+func (c cycleCounter) mod(t uint64) uint64 {
+	hi, _ := bits.Mul64(c.m*t, c.d)
+	return hi
+}
+
+// reduce handles the rare pick that drew t >= c.wrap: the pick that drew a
+// multiple of wrap takes wrap off the shared counter, and every such pick
+// uses t modulo wrap, which is the same position in the cycle.
+func (c cycleCounter) reduce(counter *atomic.Uint64, t uint64) uint64 {
+	if t%c.wrap == 0 {
+		counter.Add(-c.wrap)
+	}
+	return t % c.wrap
 }

@@ -90,7 +90,7 @@ func (b *Balancer) Pick() (Pick, error) {
 	case PeakEWMA:
 		return b.pickPeakEWMA(s), nil
 	}
-	i := s.cycle.mod(s.next.Add(1))
+	i := s.cycle.next(&s.next)
 	if s.sched != nil {
 		i = uint64(s.sched[i])
 	}
@@ -128,20 +128,16 @@ func (b *Balancer) PickKey(key string) (Pick, error) {
 	return b.picked(m), nil
 }
 
-// candidates draws two endpoint indexes for the load-aware policies, each
-// with probability proportional to its effective weight, trying to make
-// them distinct.
-func (s *snapshot) candidates() (int, int) {
-	n := uint64(len(s.members))
-	if n == 1 {
-		return 0, 0
-	}
-	r := rand.Uint64()
+// candidates draws two endpoint indexes for the load-aware policies from
+// the random r, each with probability proportional to its effective weight,
+// trying to make them distinct.
+func (s *snapshot) candidates(r uint64) (int, int) {
 	hi, lo := r>>32, r&math.MaxUint32
 	if s.sched == nil {
+		n := uint64(len(s.members))
 		i := hi * n >> 32
 		j := lo * (n - 1) >> 32
-		if j >= i {
+		if j >= i && n > 1 {
 			j++
 		}
 		return int(i), int(j)
@@ -161,17 +157,19 @@ func (s *snapshot) candidates() (int, int) {
 const maxLoad = 1 << 40
 
 func (b *Balancer) pickLeastLoaded(s *snapshot) Pick {
-	i, j := s.candidates()
+	i, j := s.candidates(rand.Uint64())
 	a, c := s.members[i], s.members[j]
-	la := uint64(min(max(a.inflight.Load(), 0), maxLoad))
-	lc := uint64(min(max(c.inflight.Load(), 0), maxLoad))
-	// c wins if (lc+1)/wc < (la+1)/wa.
+	la, lc := a.inflight.Load(), c.inflight.Load()
 	if s.sched == nil {
 		if lc < la {
 			a = c
 		}
-	} else if (lc+1)*uint64(s.weights[i]) < (la+1)*uint64(s.weights[j]) {
-		a = c
+	} else {
+		// c wins if (lc+1)/wc < (la+1)/wa.
+		la, lc := uint64(min(max(la, 0), maxLoad)), uint64(min(max(lc, 0), maxLoad))
+		if (lc+1)*uint64(s.weights[i]) < (la+1)*uint64(s.weights[j]) {
+			a = c
+		}
 	}
 	a.inflight.Add(1)
 	if b.timed {
@@ -181,7 +179,7 @@ func (b *Balancer) pickLeastLoaded(s *snapshot) Pick {
 }
 
 func (b *Balancer) pickPeakEWMA(s *snapshot) Pick {
-	i, j := s.candidates()
+	i, j := s.candidates(rand.Uint64())
 	now := b.now()
 	a, c := s.members[i], s.members[j]
 	if c.peakLoad(now, b.tau, s.weights[j]) < a.peakLoad(now, b.tau, s.weights[i]) {

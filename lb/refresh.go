@@ -157,11 +157,11 @@ func (b *Balancer) buildSchedule(s *snapshot) {
 		equal = equal && w == reduced[0]
 	}
 	if equal {
-		s.cycle = newDivisor(uint64(len(s.members)))
+		s.cycle = newCycleCounter(uint64(len(s.members)))
 		return
 	}
 	s.sched = pfairSchedule(reduced, total)
-	s.cycle = newDivisor(total)
+	s.cycle = newCycleCounter(total)
 }
 
 // sameAs reports whether picks from s would behave exactly as from old, so

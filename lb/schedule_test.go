@@ -1,6 +1,7 @@
 package lb
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -210,19 +211,44 @@ func TestReduceWeights(t *testing.T) {
 	})
 }
 
-func TestDivisorMatchesRemainder(t *testing.T) {
+func TestCycleCounterMatchesRemainder(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		d := rapid.OneOf(rapid.Uint64Range(1, 1<<22), rapid.Uint64Min(1)).Draw(t, "d")
-		a := rapid.Uint64().Draw(t, "a")
-		v := newDivisor(d)
-		if got := v.mod(a); got != a%d {
+		d := rapid.OneOf(rapid.Uint64Range(1, 1<<22), rapid.Uint64Range(1, 1<<31-1)).Draw(t, "d")
+		a := rapid.Uint64Range(0, 1<<32-1).Draw(t, "a")
+		if got := newCycleCounter(d).mod(a); got != a%d {
 			t.Fatalf("%d mod %d = %d, got %d", a, d, a%d, got)
 		}
 	})
-	for _, d := range []uint64{1, 2, 3, 7, 199, 1<<16 + 1, 1<<32 - 1, 1 << 32, 1<<63 + 1, 1<<64 - 1} {
-		v := newDivisor(d)
-		for _, a := range []uint64{0, 1, d - 1, d, d + 1, 1<<64 - 1, 1 << 63} {
-			require.Equal(t, a%d, v.mod(a), "%d mod %d", a, d)
+	for _, d := range []uint64{1, 2, 3, 7, 199, 1<<16 + 1, 1<<31 - 1} {
+		c := newCycleCounter(d)
+		for _, a := range []uint64{0, 1, d - 1, d, d + 1, 1<<32 - 1, 1 << 31} {
+			require.Equal(t, a%d, c.mod(a), "%d mod %d", a, d)
 		}
 	}
+}
+
+func TestCycleCounterWrapsWithoutJumping(t *testing.T) {
+	for _, d := range []uint64{1, 7, 199, 65_537} {
+		c := newCycleCounter(d)
+		var counter atomic.Uint64
+		counter.Store(c.wrap - 5)
+		prev := c.mod(c.wrap - 5)
+		for range 20 {
+			pos := c.next(&counter)
+			require.Equal(t, (prev+1)%d, pos, "positions stay consecutive across the wrap (d=%d)", d)
+			prev = pos
+		}
+		require.Less(t, counter.Load(), uint64(100), "the counter was brought back down (d=%d)", d)
+	}
+	// A pick that stalls after drawing the wrap value: others keep going
+	// and every drawn multiple of wrap is taken off exactly once.
+	c := newCycleCounter(199)
+	var counter atomic.Uint64
+	counter.Store(c.wrap - 1)
+	staller := counter.Add(1) // draws wrap, then stalls
+	for k := range 10 {
+		require.Equal(t, uint64(k+1)%199, c.next(&counter), "picks during the stall continue the cycle")
+	}
+	require.Equal(t, uint64(0), c.reduce(&counter, staller), "the stalled pick lands on its own position")
+	require.Equal(t, uint64(10), counter.Load(), "and takes wrap off the counter once")
 }
