@@ -158,19 +158,19 @@ const maxLoad = 1 << 40
 
 func (b *Balancer) pickLeastLoaded(s *snapshot) Pick {
 	i, j := s.candidates(rand.Uint64())
-	a, c := s.members[i], s.members[j]
-	la, lc := a.inflight.Load(), c.inflight.Load()
+	la, lc := s.members[i].inflight.Load(), s.members[j].inflight.Load()
+	var cWins bool
 	if s.sched == nil {
-		if lc < la {
-			a = c
-		}
+		cWins = lc < la
 	} else {
 		// c wins if (lc+1)/wc < (la+1)/wa.
 		la, lc := uint64(min(max(la, 0), maxLoad)), uint64(min(max(lc, 0), maxLoad))
-		if (lc+1)*uint64(s.weights[i]) < (la+1)*uint64(s.weights[j]) {
-			a = c
-		}
+		cWins = (lc+1)*uint64(s.weights[i]) < (la+1)*uint64(s.weights[j])
 	}
+	if cWins { // an index select, which compiles without a branch
+		i = j
+	}
+	a := s.members[i]
 	a.inflight.Add(1)
 	if b.timed {
 		return Pick{b: b, m: a, start: b.now()}
