@@ -145,9 +145,10 @@ func (s *snapshot) candidates(r uint64) (int, int) {
 	span := uint64(len(s.sched))
 	i, j := s.sched[hi*span>>32], s.sched[lo*span>>32]
 	if i == j {
-		// One redraw: a heavy endpoint may still meet itself, which only
-		// happens in proportion to its weight.
-		j = s.sched[uint64(rand.Uint32())*span>>32]
+		// One redraw, from bits of r scrambled by an odd multiplier (a
+		// bijection, so still uniform): a heavy endpoint may still meet
+		// itself, which only happens in proportion to its weight.
+		j = s.sched[(r*0x9e3779b97f4a7c15>>32)*span>>32]
 	}
 	return int(i), int(j)
 }
