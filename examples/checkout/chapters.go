@@ -17,6 +17,7 @@ const paymentLatency = 2 * time.Millisecond
 // have fed them to the balancer and the ring.
 func (s *story) platform(ctx context.Context) error {
 	c := s.c
+	s.say("distkit checkout: a shop's services on loopback HTTP, and what goes wrong between them\n")
 	s.say("1. Services register with discovery; the checkout watches it")
 	s.say("   registry %s (bearer token), leases of %s renewed every ~%s", c.platform.server.URL, leaseTTL, (leaseTTL / 3).Round(time.Millisecond))
 	for i := 1; i <= 3; i++ {

@@ -28,6 +28,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -79,22 +80,15 @@ func run(ctx context.Context, w io.Writer, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = joinErr(err, c.close()) }()
+	// A failure of the background work, which close returns, is the
+	// cause of whatever stopped the story, so it comes first.
+	defer func() { err = errors.Join(c.close(), err) }()
 
 	s := &story{c: c, w: w, cfg: cfg, out: cfg.outcome}
 	if s.out == nil {
 		s.out = new(outcome)
 	}
-	return s.play(ctx)
-}
-
-// joinErr keeps the first error and adds a later one to it.
-func joinErr(first, later error) error {
-	if first == nil {
-		return later
-	}
-	if later == nil {
-		return first
-	}
-	return fmt.Errorf("%w (and while closing: %v)", first, later)
+	// The story runs under the checkout's context, which also ends if a
+	// watch or the projection fails; close then reports why.
+	return s.play(c.ctx)
 }

@@ -49,8 +49,7 @@ func newPaymentClient(tr http.RoundTripper, clock *vclock.HLC, queue int) *payme
 		Policy: lb.PeakEWMA,
 		// Two failures in a row take a replica out for 30s, which outlasts
 		// the story; at most one replica of a few is ever out.
-		Ejection:  lb.Ejection{ConsecutiveFailures: 2},
-		SlowStart: lb.SlowStart{Window: time.Second},
+		Ejection: lb.Ejection{ConsecutiveFailures: 2},
 		OnEject: func(ep lb.Endpoint, d time.Duration) {
 			c.note(&c.ejected, fmt.Sprintf("%s for %s", ep.Meta["id"], d))
 		},
@@ -70,7 +69,7 @@ func newPaymentClient(tr http.RoundTripper, clock *vclock.HLC, queue int) *payme
 	c.bulkhead = bulkhead.New(bulkhead.Config{MaxConcurrent: 2, MaxQueued: queue, MaxWait: 2 * time.Second})
 	c.retry = retry.New(retry.Config{
 		MaxAttempts:  5,
-		InitialDelay: 5 * time.Millisecond,
+		InitialDelay: 2 * time.Millisecond,   // the 4th retry waits at most 16ms, well inside an open period
 		MaxDelay:     250 * time.Millisecond, // above the breaker's longest open period
 	})
 	return c
@@ -87,7 +86,8 @@ type attempt struct {
 	replica string // "" if no replica was called
 	start   time.Time
 	err     error
-	failure string // err's text when it happened: a breaker's text changes as its open period runs down
+	failure string        // err's text when it happened: a breaker's text changes as its open period runs down
+	hint    time.Duration // how long a breaker that rejected the attempt asked to wait
 }
 
 // charge pays for an order. The order ID is the idempotency key, which is
@@ -115,6 +115,10 @@ func (c *paymentClient) charge(ctx context.Context, order string, cents int64) (
 		})
 		if err != nil {
 			a.err, a.failure = err, failureText(err)
+		}
+		var open *breaker.OpenError
+		if errors.As(err, &open) {
+			a.hint = open.RetryAfter()
 		}
 		tries = append(tries, a)
 		return rc, hintOf(err)

@@ -24,7 +24,7 @@ func (s *story) readModel(ctx context.Context) error {
 	s.say("\n7. Read model: a projection subscribed to the store's global log")
 	s.say("   %d orders: %d paid, %d cancelled (%d for want of stock, %d unpaid); revenue %s",
 		sum.Orders, sum.Paid, sum.Cancelled, sum.SoldOut, sum.Cancelled-sum.SoldOut, money(sum.RevenueCents))
-	s.say("   store %s: %d events in %d streams, %d appends", c.storeName, st.Events, st.Streams, st.Appends)
+	s.say("   store %s: %d events in %d streams (%d appends by this run)", c.storeName, st.Events, st.Streams, st.Appends)
 
 	if err := s.checkClocks(ctx); err != nil {
 		return err
@@ -40,6 +40,7 @@ func (s *story) readModel(ctx context.Context) error {
 	s.out.Balancer = lbs
 	s.say("   balancer: %d endpoints, %d available, %d ejected", lbs.Endpoints, lbs.Available, lbs.Ejected)
 	for _, ep := range lbs.PerEndpoint {
+		s.out.BalancerIDs = append(s.out.BalancerIDs, s.serviceAt(ep.Addr))
 		s.say("     %-9s latency %-8s ejections %d", s.serviceAt(ep.Addr), ep.Latency.Round(10*time.Microsecond), ep.Ejections)
 	}
 	bh := c.payments.bulkhead.Stats()

@@ -38,7 +38,8 @@ type outcome struct {
 	BreakerState           breaker.State
 	Bulkhead               bulkhead.Stats
 	Balancer               lb.Stats
-	Expirations            uint64 // leases the registry let expire
+	BalancerIDs            []string // the replicas the balancer holds at the end
+	Expirations            uint64   // leases the registry let expire
 	HLCViolations          []string
 	Summary                summary // the projection at the end, earlier runs included
 	StoreEvents            uint64
