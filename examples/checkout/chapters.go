@@ -63,7 +63,11 @@ func (s *story) platform(ctx context.Context) error {
 		return err
 	}
 	s.orders = sum.Orders
-	s.say("   events are kept %s; it holds %d orders from earlier runs", c.storeName, sum.Orders)
+	if s.cfg.DataDir == "" {
+		s.say("   events are kept in memory (-data DIR keeps them on disk)")
+	} else {
+		s.say("   events are kept in %s, which holds %d orders from earlier runs", s.cfg.DataDir, sum.Orders)
+	}
 	return nil
 }
 
@@ -108,7 +112,7 @@ func (s *story) lunchRush(ctx context.Context) error {
 	for i := range customers {
 		customers[i] = shopper(i)
 		if i > 0 { // alice's cart is the one merged above
-			if err := s.fillCart(customers[i]); err != nil {
+			if err := s.fillCart(customers[i], pickItems(s.rand)...); err != nil {
 				return err
 			}
 		}
@@ -131,9 +135,7 @@ func (s *story) lunchRush(ctx context.Context) error {
 	s.out.Rush = results
 
 	p := c.payments
-	p.mu.Lock()
-	ejected := append([]string(nil), p.ejected...)
-	p.mu.Unlock()
+	ejected := s.ejections()
 	s.out.Ejected, s.out.PeakPayments = ejected, p.peak.Load()
 	if len(ejected) > 0 {
 		s.say("   the balancer ejected %s after 2 failures in a row; the breaker stayed %s", strings.Join(ejected, ", "), p.breaker.State())
@@ -144,10 +146,11 @@ func (s *story) lunchRush(ctx context.Context) error {
 	return nil
 }
 
-// fillCart puts one to three random items in customer's cart.
-func (s *story) fillCart(customer string) error {
+// fillCart puts items in customer's cart, as a shopper browsing would,
+// and lets the cart's replicas catch up with each other.
+func (s *story) fillCart(customer string, items ...string) error {
 	primary := s.c.carts.holders(customer)[0]
-	for _, sku := range pickItems(s.rand) {
+	for _, sku := range items {
 		if _, err := s.c.carts.add(customer, primary, sku); err != nil {
 			return err
 		}

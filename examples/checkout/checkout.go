@@ -103,9 +103,11 @@ func (c *checkout) startService(service, id string, h http.Handler) *instance {
 	return in
 }
 
-// close stops the background work first (so no watch polls a closing
-// registry), then the services, which deregister, then the registry and
-// the store. It returns the first failure of the background work, if any.
+// close cancels the checkout's context, which ends the watches, the
+// projection and the services' heartbeats (they deregister), waits for the
+// watches and the projection so that none polls a closing registry, then
+// closes the services, the registry and the store. It returns the failure
+// of the background work, if any, before those of closing.
 func (c *checkout) close() error {
 	c.stop()
 	err := c.background.Wait()

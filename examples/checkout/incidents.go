@@ -41,6 +41,10 @@ func (s *story) outage(ctx context.Context) error {
 		s.out.Outage = append(s.out.Outage, r)
 	}
 	s.say("   breaker: %s", strings.Join(s.transitions(), ", "))
+	if ejected := s.ejections()[len(s.out.Ejected):]; len(ejected) > 0 {
+		s.say("   the balancer ejected %s too; its cap (10%% of the replicas, but at least one) keeps an outage of the whole service from ejecting them all",
+			strings.Join(ejected, ", "))
+	}
 	return nil
 }
 
@@ -66,14 +70,12 @@ func (s *story) recovery(ctx context.Context) error {
 	return nil
 }
 
-// order places an order of plentiful items, so that it is about payment
-// and not stock, and tells every attempt of its payment.
+// order fills customer's cart with items, places the order and tells
+// every attempt of its payment. The incident chapters pass plentiful
+// items, so that their orders are about payment, not stock.
 func (s *story) order(ctx context.Context, customer string, items ...string) (orderResult, error) {
-	primary := s.c.carts.holders(customer)[0]
-	for _, sku := range items {
-		if _, err := s.c.carts.add(customer, primary, sku); err != nil {
-			return orderResult{}, err
-		}
+	if err := s.fillCart(customer, items...); err != nil {
+		return orderResult{}, err
 	}
 	r, err := s.c.placeOrder(ctx, s.nextOrder(), customer)
 	if err != nil {
@@ -86,6 +88,15 @@ func (s *story) order(ctx context.Context, customer string, items ...string) (or
 	return r, nil
 }
 
+// ejections lists the replicas the balancer ejected, in order.
+func (s *story) ejections() []string {
+	p := s.c.payments
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.ejected...)
+}
+
+// transitions lists the breaker's state changes, in order.
 func (s *story) transitions() []string {
 	p := s.c.payments
 	p.mu.Lock()

@@ -73,9 +73,6 @@ func run(ctx context.Context, w io.Writer, cfg config) (err error) {
 	if cfg.Shoppers <= 0 {
 		cfg.Shoppers = 16
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
 	c, err := newCheckout(ctx, cfg)
 	if err != nil {
 		return err

@@ -167,7 +167,7 @@ func TestCheckoutDurable(t *testing.T) {
 
 	perRun := len(first.Rush) + len(first.Outage) + len(first.Recovery)
 	assert.Equal(t, 7, perRun, "4 rush orders, 2 during the outage, 1 after")
-	assert.Contains(t, buf.String(), fmt.Sprintf("it holds %d orders from earlier runs", perRun))
+	assert.Contains(t, buf.String(), fmt.Sprintf("which holds %d orders from earlier runs", perRun))
 	assert.Equal(t, fmt.Sprintf("order-%04d", perRun+1), second.Rush[0].ID, "numbering should continue after the first run")
 	assert.Equal(t, 2*perRun, second.Summary.Orders, "the projection should replay the first run's orders")
 

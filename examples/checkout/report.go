@@ -50,7 +50,7 @@ func (s *story) readModel(ctx context.Context) error {
 	s.say("   breaker: %s after %d transitions", s.out.BreakerState, len(s.out.Breaker))
 	rs := c.platform.registry.Stats()
 	s.out.Expirations = rs.Expirations
-	s.say("   registry: %d registrations, %d leases expired, %d instances listed", rs.Registrations, rs.Expirations, rs.Instances)
+	s.say("   registry: %d instances listed (%d registered in all, %d removed by lease expiry)", rs.Instances, rs.Registrations, rs.Expirations)
 	return nil
 }
 
