@@ -107,7 +107,8 @@ type Config struct {
 	// weights are first rounded to integers summing to about MaxSchedule,
 	// each at least 1, so an endpoint's share is off by at most about
 	// 1/MaxSchedule of all picks and the cycle has at most MaxSchedule slots
-	// plus one per endpoint. Building a cycle takes O(slots * log endpoints).
+	// plus one per endpoint. Building a cycle takes O(slots * log endpoints)
+	// time and, while it runs, 4 more bytes per slot.
 	// Zero means 65,536 (a cycle of at most 128 KiB plus 2 bytes per
 	// endpoint).
 	MaxSchedule int

@@ -92,72 +92,73 @@ func gcd(a, b uint64) uint64 {
 	return a
 }
 
+// Heap keys pack an ordering into one uint64 so the schedule builder
+// compares integers: deadline or release in the top 24 bits, the tie-break
+// (heavier first) in the next 24, the endpoint index in the low 16. Totals
+// stay below 2^24 because MaxScheduleLimit plus MaxEndpointsLimit does.
+const (
+	keyIndexBits  = 16
+	keyWeightBits = 24
+	keyWeightMask = 1<<keyWeightBits - 1
+)
+
 // pfairSchedule returns one cycle of picks for the given reduced weights
-// (sum W, len(w) <= 1<<16): W slots, each naming an endpoint index. It runs in
-// O(W log n) time.
+// (sum W < 2^24, len(w) <= 1<<16): W slots, each naming an endpoint index.
+// It runs in O(W log n) time and, while it runs, takes 4 bytes per slot
+// besides the 2 of the result: endpoints waiting for their next window sit
+// in a bucket per release slot, so only released endpoints are in a heap.
 func pfairSchedule(w []uint64, total uint64) []uint16 {
 	sched := make([]uint16, total)
-	next := make([]uint64, len(w))   // 1-based index of each endpoint's next pick
-	deadline := func(i int) uint64 { // ceil(k*W / w)
-		return (next[i]*total + w[i] - 1) / w[i]
+	next := make([]uint64, len(w)) // 1-based index of each endpoint's next pick
+	readyKey := func(i uint64) uint64 {
+		deadline := (next[i]*total + w[i] - 1) / w[i] // ceil(k*W / w)
+		return deadline<<(keyWeightBits+keyIndexBits) | (keyWeightMask-w[i])<<keyIndexBits | i
 	}
-	release := func(i int) uint64 { // floor((k-1)*W / w)
-		return (next[i] - 1) * total / w[i]
+	// waiting[r] heads a list, linked through after, of the endpoints whose
+	// next window opens at slot r.
+	waiting := make([]int32, total)
+	for r := range waiting {
+		waiting[r] = -1
 	}
-	ready := make(slotHeap, 0, len(w))
-	var waiting slotHeap
+	after := make([]int32, len(w))
+	ready := make(keyHeap, 0, len(w))
 	for i := range w {
 		next[i] = 1
-		ready.push(slotEntry{first: deadline(i), second: ^w[i], idx: uint32(i)})
+		ready.push(readyKey(uint64(i)))
 	}
+	const indexMask = 1<<keyIndexBits - 1
 	for t := range total {
-		for len(waiting) > 0 && waiting[0].first <= t {
-			e := waiting.pop()
-			ready.push(slotEntry{first: deadline(int(e.idx)), second: ^w[e.idx], idx: e.idx})
+		for i := waiting[t]; i >= 0; i = after[i] {
+			ready.push(readyKey(uint64(i)))
 		}
-		e := ready.pop() // never empty: the windows fill every slot exactly
-		i := int(e.idx)
+		i := ready[0] & indexMask // never empty: the windows fill every slot exactly
 		sched[t] = uint16(i)
 		next[i]++
 		if next[i] > w[i] {
+			ready.pop() // done for this cycle
 			continue
 		}
-		if r := release(i); r > t+1 {
-			waiting.push(slotEntry{first: r, idx: e.idx})
-		} else {
-			ready.push(slotEntry{first: deadline(i), second: ^w[i], idx: e.idx})
+		if r := (next[i] - 1) * total / w[i]; r > t+1 { // floor((k-1)*W / w)
+			ready.pop()
+			after[i], waiting[r] = waiting[r], int32(i)
+			continue
 		}
+		ready.replaceTop(readyKey(i))
 	}
 	return sched
 }
 
-// slotEntry orders lexicographically by (first, second, idx).
-type slotEntry struct {
-	first, second uint64
-	idx           uint32
-}
+// keyHeap is a binary min-heap of packed keys; container/heap's interface
+// calls would triple the build time of large schedules.
+type keyHeap []uint64
 
-func (a slotEntry) less(b slotEntry) bool {
-	if a.first != b.first {
-		return a.first < b.first
-	}
-	if a.second != b.second {
-		return a.second < b.second
-	}
-	return a.idx < b.idx
-}
-
-// slotHeap is a binary min-heap; container/heap's interface calls would
-// double the build time of large schedules.
-type slotHeap []slotEntry
-
-func (h *slotHeap) push(e slotEntry) {
-	*h = append(*h, e)
+func (h *keyHeap) push(k uint64) {
+	*h = append(*h, k)
 	s := *h
 	i := len(s) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !s[i].less(s[p]) {
+		if s[p] <= s[i] {
 			break
 		}
 		s[i], s[p] = s[p], s[i]
@@ -165,28 +166,38 @@ func (h *slotHeap) push(e slotEntry) {
 	}
 }
 
-func (h *slotHeap) pop() slotEntry {
+func (h *keyHeap) pop() uint64 {
 	s := *h
 	top := s[0]
 	last := len(s) - 1
 	s[0] = s[last]
-	s = s[:last]
+	*h = s[:last]
+	h.down()
+	return top
+}
+
+// replaceTop replaces the smallest key with k, cheaper than a pop and a
+// push.
+func (h *keyHeap) replaceTop(k uint64) {
+	(*h)[0] = k
+	h.down()
+}
+
+func (h keyHeap) down() {
 	i := 0
 	for {
 		l := 2*i + 1
-		if l >= len(s) {
-			break
+		if l >= len(h) {
+			return
 		}
 		m := l
-		if r := l + 1; r < len(s) && s[r].less(s[l]) {
+		if r := l + 1; r < len(h) && h[r] < h[l] {
 			m = r
 		}
-		if !s[m].less(s[i]) {
-			break
+		if h[i] <= h[m] {
+			return
 		}
-		s[i], s[m] = s[m], s[i]
+		h[i], h[m] = h[m], h[i]
 		i = m
 	}
-	*h = s
-	return top
 }
