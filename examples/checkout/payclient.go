@@ -60,7 +60,7 @@ func newPaymentClient(tr http.RoundTripper, clock *vclock.HLC, queue int) *payme
 		// replica before ejecting it (2, plus one call already in flight):
 		// the breaker is for the service failing as a whole.
 		ConsecutiveFailures: 4,
-		OpenDuration:        50 * time.Millisecond,
+		OpenDuration:        100 * time.Millisecond, // doubling on each failed probe
 		MaxOpenDuration:     200 * time.Millisecond,
 		OnStateChange: func(_ string, from, to breaker.State) {
 			c.note(&c.transitions, fmt.Sprintf("%s→%s", from, to))
@@ -70,7 +70,7 @@ func newPaymentClient(tr http.RoundTripper, clock *vclock.HLC, queue int) *payme
 	c.retry = retry.New(retry.Config{
 		MaxAttempts:  5,
 		InitialDelay: 2 * time.Millisecond,   // the 4th retry waits at most 16ms, well inside an open period
-		MaxDelay:     250 * time.Millisecond, // above the breaker's longest open period
+		MaxDelay:     250 * time.Millisecond, // above the breaker's longest open period, so its hint is honoured whole
 	})
 	return c
 }
