@@ -109,17 +109,36 @@ func (s *cartStore) sync(customer string) vclock.DVVSet[[]string] {
 // checkout reads customer's cart the way the order service does: siblings
 // are resolved by union (an item added anywhere stays added), and the
 // resolution is written back under the context of everything read, so
-// the siblings collapse into one value on every replica.
-func (s *cartStore) checkout(customer string) ([]string, error) {
+// the siblings collapse into one value on every replica. The context
+// returned is what the order saw, for empty.
+func (s *cartStore) checkout(customer string) ([]string, vclock.Clock, error) {
 	cur := s.sync(customer)
 	items := union(cur.Values())
 	if cur.Len() > 1 {
-		if _, err := s.holders(customer)[0].put(customer, cur.Context(), items); err != nil {
-			return nil, err
+		written, err := s.holders(customer)[0].put(customer, cur.Context(), items)
+		if err != nil {
+			return nil, vclock.Clock{}, err
 		}
+		cur = written
 		s.sync(customer)
 	}
-	return items, nil
+	return items, cur.Context(), nil
+}
+
+// empty deletes what an order took from customer's cart: the values seen
+// is a context of. An item added after the checkout read the cart is a
+// write the context does not cover, so it survives for the next order.
+func (s *cartStore) empty(customer string, seen vclock.Clock) {
+	r := s.holders(customer)[0]
+	r.mu.Lock()
+	r.carts[customer] = r.carts[customer].Delete(seen)
+	r.mu.Unlock()
+	s.sync(customer)
+}
+
+// items returns what customer's cart holds now, siblings merged.
+func (s *cartStore) items(customer string) []string {
+	return union(s.sync(customer).Values())
 }
 
 // union merges siblings into one sorted list of distinct items.

@@ -92,7 +92,7 @@ func (s *story) replicatedCart(context.Context) error {
 
 	merged := carts.sync("alice")
 	s.say("   anti-entropy: %d siblings %v under context %s; neither write is lost", merged.Len(), merged.Values(), merged.Context())
-	items, err := carts.checkout("alice")
+	items, _, err := carts.checkout("alice")
 	if err != nil {
 		return err
 	}
@@ -129,10 +129,15 @@ func (s *story) lunchRush(ctx context.Context) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
+	s.out.Rush, s.out.CartsAfterRush = results, map[string][]string{}
+	kept := 0
 	for _, r := range results {
 		s.say("   %s", orderLine(r))
+		if s.out.CartsAfterRush[r.Customer] = c.carts.items(r.Customer); len(s.out.CartsAfterRush[r.Customer]) > 0 {
+			kept++
+		}
 	}
-	s.out.Rush = results
+	s.say("   paid orders emptied their carts (a DVVSet delete under the context the order read); %d cancelled ones kept theirs", kept)
 
 	p := c.payments
 	ejected := s.ejections()

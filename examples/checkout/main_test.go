@@ -49,6 +49,7 @@ func TestCheckoutEndToEnd(t *testing.T) {
 		for _, r := range out.Rush {
 			switch r.Status {
 			case "paid":
+				assert.Empty(t, out.CartsAfterRush[r.Customer], "%s is paid, so %s's cart should be empty", r.ID, r.Customer)
 				assert.Contains(t, []string{"payment-1", "payment-2"}, r.Receipt.Replica, "%s should be paid by a healthy replica", r.ID)
 				if slices.Contains(r.Items, "vinyl") {
 					vinylPaid++
@@ -56,6 +57,7 @@ func TestCheckoutEndToEnd(t *testing.T) {
 			case "cancelled":
 				assert.Equal(t, "vinyl out of stock", r.Reason, "%s: only the scarce vinyl may run out in the rush", r.ID)
 				assert.Empty(t, r.Attempts, "%s was cancelled before payment", r.ID)
+				assert.Equal(t, r.Items, out.CartsAfterRush[r.Customer], "%s was cancelled, so %s should keep the cart", r.ID, r.Customer)
 				vinylCancelled++
 			default:
 				t.Errorf("%s ended %q, want paid or cancelled", r.ID, r.Status)

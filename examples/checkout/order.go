@@ -114,7 +114,7 @@ type orderResult struct {
 // cancels the order. Each step is saved before the next one starts, so the
 // stream always says how far the order got.
 func (c *checkout) placeOrder(ctx context.Context, id, customer string) (orderResult, error) {
-	items, err := c.carts.checkout(customer)
+	items, seen, err := c.carts.checkout(customer)
 	if err != nil {
 		return orderResult{}, fmt.Errorf("cart of %s: %w", customer, err)
 	}
@@ -160,7 +160,13 @@ func (c *checkout) placeOrder(ctx context.Context, id, customer string) (orderRe
 		return c.cancel(ctx, a, res, reasonPayment)
 	}
 	res.Status = "paid"
-	return res, c.step(ctx, a, PaymentCaptured{Receipt: rc.ID, Replica: rc.Replica, Attempts: len(tries), At: c.clock.Now()})
+	if err := c.step(ctx, a, PaymentCaptured{Receipt: rc.ID, Replica: rc.Replica, Attempts: len(tries), At: c.clock.Now()}); err != nil {
+		return res, err
+	}
+	// A paid order empties the cart; a cancelled one leaves it to the
+	// shopper.
+	c.carts.empty(customer, seen)
+	return res, nil
 }
 
 // cancel releases an order's reservations and cancels it.

@@ -31,10 +31,11 @@ type outcome struct {
 	CartAfter    int // siblings left after the merge was written back
 
 	Rush, Outage, Recovery []orderResult
-	PeakPayments           int64    // payment calls in flight at once, at most
-	Ejected                []string // replicas the balancer ejected
-	PaymentsAfterChange    []string // the balancer's replicas after one died and one joined
-	Breaker                []string // its transitions, in order
+	CartsAfterRush         map[string][]string // each rush shopper's cart after the rush
+	PeakPayments           int64               // payment calls in flight at once, at most
+	Ejected                []string            // replicas the balancer ejected
+	PaymentsAfterChange    []string            // the balancer's replicas after one died and one joined
+	Breaker                []string            // its transitions, in order
 	BreakerState           breaker.State
 	Bulkhead               bulkhead.Stats
 	Balancer               lb.Stats
