@@ -1,10 +1,11 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"slices"
 	"sync"
 
+	"github.com/distkit/distkit/discovery"
 	"github.com/distkit/distkit/shard"
 	"github.com/distkit/distkit/vclock"
 )
@@ -52,18 +53,33 @@ func (r *cartReplica) merge(customer string, other vclock.DVVSet[[]string]) vclo
 	return merged
 }
 
+// cartReplicas is the cart store's membership as a configuration file
+// would list it. discovery.Static serves it behind the same Resolver
+// interface as the registry, so the store would not change if the
+// replicas moved into the registry.
+var cartReplicas = discovery.NewStatic(
+	discovery.Instance{Service: "cart", ID: "cart-1", Address: "in-process"},
+	discovery.Instance{Service: "cart", ID: "cart-2", Address: "in-process"},
+	discovery.Instance{Service: "cart", ID: "cart-3", Address: "in-process"},
+)
+
 // cartStore places carts on replicas with a consistent-hash ring.
 type cartStore struct {
 	ring     *shard.Ring
 	replicas map[string]*cartReplica
 }
 
-func newCartStore(n int) (*cartStore, error) {
-	s := &cartStore{ring: shard.NewRing(shard.RingConfig{}), replicas: make(map[string]*cartReplica, n)}
-	for i := 1; i <= n; i++ {
-		name := fmt.Sprintf("cart-%d", i)
-		s.replicas[name] = &cartReplica{name: name, actor: vclock.Actor(i), carts: map[string]vclock.DVVSet[[]string]{}}
-		if err := s.ring.Add(name); err != nil {
+func newCartStore(ctx context.Context, src discovery.Resolver) (*cartStore, error) {
+	instances, err := src.Resolve(ctx, "cart")
+	if err != nil {
+		return nil, err
+	}
+	s := &cartStore{ring: shard.NewRing(shard.RingConfig{}), replicas: make(map[string]*cartReplica, len(instances))}
+	for i, in := range instances {
+		// Small dense actor ids keep version vectors short. The list is
+		// sorted by ID, so a replica keeps its actor while the list stays.
+		s.replicas[in.ID] = &cartReplica{name: in.ID, actor: vclock.Actor(i + 1), carts: map[string]vclock.DVVSet[[]string]{}}
+		if err := s.ring.Add(in.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -125,9 +141,9 @@ func (s *cartStore) checkout(customer string) ([]string, vclock.Clock, error) {
 	return items, cur.Context(), nil
 }
 
-// empty deletes what an order took from customer's cart: the values seen
-// is a context of. An item added after the checkout read the cart is a
-// write the context does not cover, so it survives for the next order.
+// empty deletes from customer's cart what an order took: the values that
+// context seen covers. An item added after the order read the cart is a
+// write seen does not cover, so it survives for the next order.
 func (s *cartStore) empty(customer string, seen vclock.Clock) {
 	r := s.holders(customer)[0]
 	r.mu.Lock()

@@ -78,6 +78,7 @@ func (s *story) replicatedCart(context.Context) error {
 	holders := carts.holders("alice")
 	phone, laptop := holders[0], holders[1]
 	s.say("\n2. One cart, two replicas, two devices (dotted version vectors)")
+	s.say("   cart replicas from configuration (a discovery.Static list): %s", strings.Join(carts.ring.Nodes(), " "))
 	s.say("   alice's cart lives on %s and %s, the ring's preference list for her", phone.name, laptop.name)
 	a, err := carts.add("alice", phone, "book")
 	if err != nil {

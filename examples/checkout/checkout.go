@@ -56,7 +56,7 @@ func newCheckout(ctx context.Context, cfg config) (*checkout, error) {
 	if err := c.openStore(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	carts, err := newCartStore(3)
+	carts, err := newCartStore(ctx, cartReplicas)
 	if err != nil {
 		return nil, errors.Join(err, c.store.Close())
 	}

@@ -111,8 +111,9 @@ type orderResult struct {
 // placeOrder turns customer's cart into an order: it reserves each item on
 // the shard that owns it, then charges the payment service. If an item is
 // out of stock or the payment fails, it releases what it reserved and
-// cancels the order. Each step is saved before the next one starts, so the
-// stream always says how far the order got.
+// cancels the order. The order is saved when placed, when its items are
+// reserved and when it is paid or cancelled, so its stream always says how
+// far it got.
 func (c *checkout) placeOrder(ctx context.Context, id, customer string) (orderResult, error) {
 	items, seen, err := c.carts.checkout(customer)
 	if err != nil {
