@@ -110,7 +110,8 @@ func TestCheckoutEndToEnd(t *testing.T) {
 		r := out.Recovery[0]
 		assert.Equal(t, "paid", r.Status, "once the network is back the order should be paid")
 		assertHintsHonoured(t, r)
-		assert.Equal(t, breaker.StateClosed, out.BreakerState, "a successful probe should close the breaker")
+		assert.Equal(t, breaker.StateClosed, out.BreakerStats.State, "a successful probe should close the breaker")
+		assert.GreaterOrEqual(t, out.BreakerStats.Opens, uint64(2), "the breaker should open, and reopen after a failed probe")
 	})
 
 	t.Run("event store and projection", func(t *testing.T) {

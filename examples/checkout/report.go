@@ -46,8 +46,9 @@ func (s *story) readModel(ctx context.Context) error {
 	bh := c.payments.bulkhead.Stats()
 	s.out.Bulkhead = bh
 	s.say("   bulkhead: limit %d, in flight %d, queued %d, turned away %d, timed out %d", bh.Limit, bh.InFlight, bh.Queued, bh.Rejected, bh.TimedOut)
-	s.out.Breaker, s.out.BreakerState = s.transitions(), c.payments.breaker.State()
-	s.say("   breaker: %s after %d transitions", s.out.BreakerState, len(s.out.Breaker))
+	bs := c.payments.breaker.Stats()
+	s.out.Breaker, s.out.BreakerStats = s.transitions(), bs
+	s.say("   breaker: %s; it opened %d times, %d transitions in all", bs.State, bs.Opens, bs.Transitions)
 	rs := c.platform.registry.Stats()
 	s.out.Expirations = rs.Expirations
 	s.say("   registry: %d instances listed (%d registered in all, %d removed by lease expiry)", rs.Instances, rs.Registrations, rs.Expirations)

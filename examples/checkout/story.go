@@ -36,7 +36,7 @@ type outcome struct {
 	Ejected                []string            // replicas the balancer ejected
 	PaymentsAfterChange    []string            // the balancer's replicas after one died and one joined
 	Breaker                []string            // its transitions, in order
-	BreakerState           breaker.State
+	BreakerStats           breaker.Stats
 	Bulkhead               bulkhead.Stats
 	Balancer               lb.Stats
 	BalancerIDs            []string // the replicas the balancer holds at the end
