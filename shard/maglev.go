@@ -79,7 +79,7 @@ func isPrime(n int) bool {
 // [Diff] plans its data movement.
 //
 // A Maglev is safe for concurrent use; lookups are lock-free and do not
-// allocate. It must not be copied after first use.
+// allocate. Create one with NewMaglev; a Maglev must not be copied.
 type Maglev struct {
 	size int
 	mu   sync.Mutex // serializes changes

@@ -25,8 +25,8 @@ func newOracle(r *Ring, weights map[string]float64) oracle {
 	var o oracle
 	for name, w := range weights {
 		count, _ := r.pointCount(w)
-		for _, e := range r.appendPoints(nil, name, 0, 0, count) {
-			o.points = append(o.points, oraclePoint{e.hash, name, len(o.names)})
+		for _, p := range r.appendPoints(nil, name, 0, 0, count) {
+			o.points = append(o.points, oraclePoint{pos(p), name, len(o.names)})
 		}
 		o.names = append(o.names, name)
 	}
@@ -102,8 +102,9 @@ func (o oracle) replicas(h uint64, n int) []string {
 }
 
 // checkSnap verifies a ring snapshot's internal invariants: every chunk
-// holds exactly its hash range in ring order, the neighbor copies are the
-// true neighbors, only empty chunks are shared, and the counts add up.
+// holds exactly its range of positions in ring order, the neighbor copies
+// are the true neighbors, only empty chunks are shared, and the counts add
+// up.
 func checkSnap(t fatalfer, s *ringSnap) {
 	t.Helper()
 	if s.points == 0 {
@@ -118,21 +119,19 @@ func checkSnap(t fatalfer, s *ringSnap) {
 	if s.shift != uint(64-(bitsLen(len(s.chunks))-1)) {
 		t.Fatalf("shift %d does not match %d chunks", s.shift, len(s.chunks))
 	}
-	var all []entry
-	seen := map[*chunk]int{}
+	var all []uint64
 	for c, ch := range s.chunks {
-		if len(ch.hashes) != len(ch.owners) || len(ch.hashes) < 2 {
-			t.Fatalf("chunk %d malformed: %d hashes, %d owners", c, len(ch.hashes), len(ch.owners))
+		if len(ch) < 2 {
+			t.Fatalf("chunk %d has %d words", c, len(ch))
 		}
-		if prev, ok := seen[ch]; ok && !ch.empty() {
-			t.Fatalf("chunk %d shares storage with chunk %d", c, prev)
+		if c > 0 && !empty(ch) && &ch[0] == &s.chunks[c-1][0] {
+			t.Fatalf("non-empty chunk %d shares storage with chunk %d", c, c-1)
 		}
-		seen[ch] = c
-		for i := 1; i < len(ch.hashes)-1; i++ {
-			if got := int(ch.hashes[i] >> s.shift); got != c {
-				t.Fatalf("chunk %d holds hash %#x of chunk %d", c, ch.hashes[i], got)
+		for _, p := range ch[1 : len(ch)-1] {
+			if got := int(p >> s.shift); got != c {
+				t.Fatalf("chunk %d holds point %#x of chunk %d", c, p, got)
 			}
-			all = append(all, entry{ch.hashes[i], ch.owners[i]})
+			all = append(all, p)
 		}
 	}
 	if len(all) != s.points {
@@ -140,13 +139,13 @@ func checkSnap(t fatalfer, s *ringSnap) {
 	}
 	counts := make([]int32, len(s.names))
 	nodes := 0
-	for i, e := range all {
-		if s.names[e.owner] == "" {
-			t.Fatalf("point %#x owned by free slot %d", e.hash, e.owner)
+	for i, p := range all {
+		if s.names[slotOf(p)] == "" {
+			t.Fatalf("point %#x owned by free slot %d", p, slotOf(p))
 		}
-		counts[e.owner]++
-		if i > 0 && compareEntries(all[i-1], e, s.names) > 0 {
-			t.Fatalf("points out of ring order at %d: %#x after %#x", i, e.hash, all[i-1].hash)
+		counts[slotOf(p)]++
+		if i > 0 && before(p, all[i-1], s.names) {
+			t.Fatalf("points out of ring order at %d: %#x after %#x", i, p, all[i-1])
 		}
 	}
 	for slot, n := range s.names {
@@ -162,22 +161,20 @@ func checkSnap(t fatalfer, s *ringSnap) {
 	}
 	// Neighbor copies: the predecessor of a chunk is the winner of the last
 	// group before its first point; the successor is the first point after.
-	pos := 0
+	at := 0
 	for c, ch := range s.chunks {
-		k := len(ch.hashes) - 2
-		p := (pos - 1 + len(all)) % len(all)
-		for p > 0 && all[p-1].hash == all[p].hash {
+		k := len(ch) - 2
+		p := (at - 1 + len(all)) % len(all)
+		for p > 0 && pos(all[p-1]) == pos(all[p]) {
 			p--
 		}
-		succ := all[(pos+k)%len(all)]
-		last := len(ch.hashes) - 1
-		if ch.hashes[0] != all[p].hash || ch.owners[0] != all[p].owner {
-			t.Fatalf("chunk %d predecessor copy (%#x, %d), want (%#x, %d)", c, ch.hashes[0], ch.owners[0], all[p].hash, all[p].owner)
+		if ch[0] != all[p] {
+			t.Fatalf("chunk %d predecessor copy %#x, want %#x", c, ch[0], all[p])
 		}
-		if ch.hashes[last] != succ.hash || ch.owners[last] != succ.owner {
-			t.Fatalf("chunk %d successor copy (%#x, %d), want (%#x, %d)", c, ch.hashes[last], ch.owners[last], succ.hash, succ.owner)
+		if succ := all[(at+k)%len(all)]; ch[len(ch)-1] != succ {
+			t.Fatalf("chunk %d successor copy %#x, want %#x", c, ch[len(ch)-1], succ)
 		}
-		pos += k
+		at += k
 	}
 }
 

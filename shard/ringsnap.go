@@ -2,48 +2,51 @@ package shard
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
 
-// entry is one point on the ring: its hash and the slot of its node.
-type entry struct {
-	hash  uint64
-	owner uint32
-}
+// A point is one word: its position on the ring, the top 48 bits of an
+// xxHash64, above the 16-bit slot of its node. Packing the owner next to
+// the position means a lookup reads one array, and the ring costs 8 bytes
+// per point. Two points share a position with probability 2^-48 per pair,
+// and then ring order (by node name) decides, as for any collision.
+const (
+	slotBits = 16
+	slotMask = 1<<slotBits - 1
+	// maxRingNodes is the number of slots a point can name.
+	maxRingNodes = 1 << slotBits
+)
 
-// chunk holds the points whose hashes share the chunk's top bits, sorted
-// by hash and, on equal hashes, by node name. hashes[0] and owners[0] copy
-// the last point before the chunk (its predecessor), and the final element
-// the first point after it (its successor), wrapping around the ring, so a
-// lookup never leaves its chunk. An empty chunk holds just the two copies;
-// a run of empty chunks shares one.
-type chunk struct {
-	hashes []uint64
-	owners []uint32
-}
+func pos(p uint64) uint64                    { return p &^ slotMask }
+func slotOf(p uint64) uint32                 { return uint32(p & slotMask) }
+func makePoint(h uint64, slot uint32) uint64 { return h&^slotMask | uint64(slot) }
 
-func (c *chunk) empty() bool { return len(c.hashes) == 2 }
+// A chunk holds the points whose positions share the chunk's top bits, in
+// ring order: by position, then by node name. Its first word copies the
+// last point before the chunk (its predecessor) and its last word the
+// first point after it (its successor), wrapping around the ring, so a
+// lookup never leaves its chunk. An empty chunk holds just the two copies,
+// and a run of empty chunks shares one slice.
+func empty(c []uint64) bool { return len(c) == 2 }
 
-// first returns the chunk's first point.
-func (c *chunk) first() (uint64, uint32) { return c.hashes[1], c.owners[1] }
-
-// lastWinner returns the first point of the chunk's last group of equal
-// hashes: the point that owns the keys just after that hash.
-func (c *chunk) lastWinner() (uint64, uint32) {
-	i := len(c.hashes) - 2
-	for i > 1 && c.hashes[i-1] == c.hashes[i] {
+// lastWinner returns the first point of a chunk's last group of equal
+// positions: the point that owns the keys just after that position.
+func lastWinner(c []uint64) uint64 {
+	i := len(c) - 2
+	for i > 1 && pos(c[i-1]) == pos(c[i]) {
 		i--
 	}
-	return c.hashes[i], c.owners[i]
+	return c[i]
 }
 
 // ringSnap is one immutable state of a Ring.
 type ringSnap struct {
-	shift  uint     // hash >> shift is the chunk index; 64 with one chunk
-	chunks []*chunk // nil when the ring has no points
+	shift  uint       // position >> shift is the chunk index; 64 with one chunk
+	chunks [][]uint64 // nil when the ring has no points
 
 	// Per-slot node data; a free slot has name "".
 	names   []string
@@ -58,10 +61,13 @@ type ringSnap struct {
 // Chunk sizing: a full build aims at chunkTarget points per chunk; updates
 // keep the table until the average leaves [chunkMin, chunkMax], so the
 // O(points) rebuild happens only after the ring grows or shrinks fourfold.
+// Bigger chunks mean a smaller table (cheaper to copy on a change, likelier
+// to stay in cache) and more points to copy when a chunk changes; a lookup
+// touches about one cache line of its chunk whatever the size (see seek).
 const (
-	chunkTarget = 32
-	chunkMin    = 4
-	chunkMax    = 128
+	chunkTarget = 64
+	chunkMin    = 8
+	chunkMax    = 256
 )
 
 // cloneMeta copies the per-slot arrays for the next snapshot; apply fills
@@ -80,7 +86,7 @@ func (s *ringSnap) cloneMeta() *ringSnap {
 // appendNodePoints appends points [from, to) of a node: point j sits at the
 // xxHash64 of the name followed by j as 8 little-endian bytes. The name is
 // hashed once; each point continues from a copy of that state.
-func appendNodePoints(dst []entry, name string, slot uint32, from, to int) []entry {
+func appendNodePoints(dst []uint64, name string, slot uint32, from, to int) []uint64 {
 	d := xxhash.New()
 	_, _ = d.WriteString(name)
 	var j8 [8]byte
@@ -88,72 +94,45 @@ func appendNodePoints(dst []entry, name string, slot uint32, from, to int) []ent
 		p := *d
 		binary.LittleEndian.PutUint64(j8[:], uint64(j))
 		_, _ = p.Write(j8[:])
-		dst = append(dst, entry{hash: p.Sum64(), owner: slot})
+		dst = append(dst, makePoint(p.Sum64(), slot))
 	}
 	return dst
 }
 
-// compareEntries is the ring order: by hash, then by node name, so
-// colliding points sit in an order that depends only on the membership.
-func compareEntries(a, b entry, names []string) int {
-	switch {
-	case a.hash < b.hash:
-		return -1
-	case a.hash > b.hash:
-		return 1
+// before reports whether point a comes before point b in ring order.
+func before(a, b uint64, names []string) bool {
+	if pos(a) != pos(b) {
+		return pos(a) < pos(b)
 	}
-	return strings.Compare(names[a.owner], names[b.owner])
+	return names[slotOf(a)] < names[slotOf(b)]
 }
 
-// sortEntries puts points in ring order. Equal hashes are rare, so it
-// sorts by hash alone and then orders each run of equal hashes by name.
-// Large inputs (building a whole ring) are first distributed by their top
-// 16 bits, which leaves short runs to sort: linear time for uniform hashes.
-func sortEntries(es []entry, names []string) {
-	byHash := func(a, b entry) int { return cmpUint64(a.hash, b.hash) }
-	if len(es) < radixMin {
-		slices.SortFunc(es, byHash)
+// sortPoints puts points in ring order. Equal positions are rare, so it
+// sorts by position alone and then orders each run of equal positions by
+// name. Large inputs (building a whole ring) are first distributed by their
+// top 16 bits, which leaves short runs to sort: linear time for uniform
+// hashes.
+func sortPoints(ps []uint64, names []string) {
+	byPos := func(a, b uint64) int { return cmpUint64(pos(a), pos(b)) }
+	if len(ps) < radixMin {
+		slices.SortFunc(ps, byPos)
 	} else {
-		starts := distributeTop16(es)
+		starts := distributeTop16(ps)
 		for i := range len(starts) - 1 {
-			slices.SortFunc(es[starts[i]:starts[i+1]], byHash)
+			slices.SortFunc(ps[starts[i]:starts[i+1]], byPos)
 		}
 	}
-	for i := 1; i < len(es); i++ {
-		if es[i].hash != es[i-1].hash {
+	for i := 1; i < len(ps); i++ {
+		if pos(ps[i]) != pos(ps[i-1]) {
 			continue
 		}
 		j := i + 1
-		for j < len(es) && es[j].hash == es[i].hash {
+		for j < len(ps) && pos(ps[j]) == pos(ps[i]) {
 			j++
 		}
-		slices.SortFunc(es[i-1:j], func(a, b entry) int { return strings.Compare(names[a.owner], names[b.owner]) })
+		slices.SortFunc(ps[i-1:j], func(a, b uint64) int { return strings.Compare(names[slotOf(a)], names[slotOf(b)]) })
 		i = j
 	}
-}
-
-// radixMin is the input size from which sortEntries distributes first.
-const radixMin = 1 << 12
-
-// distributeTop16 reorders es by the top 16 bits of the hash (a counting
-// sort) and returns the start of each of the 65536 runs plus the end.
-func distributeTop16(es []entry) []int {
-	starts := make([]int, 1<<16+1)
-	for _, e := range es {
-		starts[e.hash>>48+1]++
-	}
-	for i := 1; i < len(starts); i++ {
-		starts[i] += starts[i-1]
-	}
-	out := make([]entry, len(es))
-	next := slices.Clone(starts[:1<<16])
-	for _, e := range es {
-		d := e.hash >> 48
-		out[next[d]] = e
-		next[d]++
-	}
-	copy(es, out)
-	return starts
 }
 
 func cmpUint64(a, b uint64) int {
@@ -166,38 +145,61 @@ func cmpUint64(a, b uint64) int {
 	return 0
 }
 
-// mergeRun appends to dst the ring-ordered run (hs, os) with the points
-// of add inserted or those of rem deleted (one of the two is empty; both
-// are in ring order). It copies the untouched stretches in blocks, since a
-// change usually touches one or two points of a run.
-func mergeRun(dstH []uint64, dstO []uint32, hs []uint64, os []uint32, add, rem []entry, names []string) ([]uint64, []uint32) {
+// radixMin is the input size from which sortPoints distributes first.
+const radixMin = 1 << 12
+
+// distributeTop16 reorders ps by their top 16 bits (a counting sort) and
+// returns the start of each of the 65536 runs plus the end.
+func distributeTop16(ps []uint64) []int {
+	starts := make([]int, 1<<16+1)
+	for _, p := range ps {
+		starts[p>>48+1]++
+	}
+	for i := 1; i < len(starts); i++ {
+		starts[i] += starts[i-1]
+	}
+	out := make([]uint64, len(ps))
+	next := slices.Clone(starts[:1<<16])
+	for _, p := range ps {
+		d := p >> 48
+		out[next[d]] = p
+		next[d]++
+	}
+	copy(ps, out)
+	return starts
+}
+
+// mergeRun appends to dst the ring-ordered run ws with the points of add
+// inserted or those of rem deleted (one of the two is empty; both are in
+// ring order). It copies the untouched stretches in blocks, since a change
+// usually touches one or two points of a run.
+func mergeRun(dst, ws, add, rem []uint64, names []string) []uint64 {
 	i := 0
 	for _, a := range add {
 		p := i
-		for p < len(hs) && (hs[p] < a.hash || hs[p] == a.hash && names[os[p]] <= names[a.owner]) {
+		for p < len(ws) && !before(a, ws[p], names) {
 			p++
 		}
-		dstH, dstO = append(dstH, hs[i:p]...), append(dstO, os[i:p]...)
-		dstH, dstO = append(dstH, a.hash), append(dstO, a.owner)
+		dst = append(append(dst, ws[i:p]...), a)
 		i = p
 	}
 	for _, r := range rem {
 		p := i
-		for p < len(hs) && (hs[p] < r.hash || hs[p] == r.hash && os[p] != r.owner) {
+		for p < len(ws) && (pos(ws[p]) < pos(r) || pos(ws[p]) == pos(r) && ws[p] != r) {
 			p++
 		}
-		if p == len(hs) || hs[p] != r.hash {
+		if p == len(ws) || ws[p] != r {
 			continue // not present; cannot happen for points the ring placed
 		}
-		dstH, dstO = append(dstH, hs[i:p]...), append(dstO, os[i:p]...)
+		dst = append(dst, ws[i:p]...)
 		i = p + 1
 	}
-	return append(dstH, hs[i:]...), append(dstO, os[i:]...)
+	return append(dst, ws[i:]...)
 }
 
 // apply fills in next's chunks: old's points plus added minus removed.
 // next already carries the new per-slot arrays.
-func (next *ringSnap) apply(old *ringSnap, added, removed []entry) *ringSnap {
+func (next *ringSnap) apply(old *ringSnap, added, removed []uint64) *ringSnap {
 	next.points = old.points + len(added) - len(removed)
 	next.totalWeight = 0
 	for _, w := range next.weights {
@@ -209,8 +211,7 @@ func (next *ringSnap) apply(old *ringSnap, added, removed []entry) *ringSnap {
 	case next.points == 0:
 		next.shift, next.chunks = 0, nil
 	case len(old.chunks) == 0 || needsRebucket(next.points, len(old.chunks)):
-		hs, os := old.flatten(added, removed, next.names)
-		next.shift, next.chunks = buildChunks(hs, os)
+		next.shift, next.chunks = buildChunks(old.flatten(added, removed, next.names))
 	default:
 		next.shift = old.shift
 		next.chunks = old.updateChunks(added, removed, next.names)
@@ -223,81 +224,76 @@ func needsRebucket(points, chunks int) bool {
 	return per > chunkMax || (chunks > 1 && per < chunkMin)
 }
 
-func (s *ringSnap) chunkOf(h uint64) int { return int(h >> s.shift) }
+func (s *ringSnap) chunkOf(p uint64) int { return int(p >> s.shift) }
 
-// runFor returns the end of the prefix of es whose hashes fall in chunk c.
-func (s *ringSnap) runFor(es []entry, c int) int {
+// runFor returns the end of the prefix of ps that falls in chunk c.
+func (s *ringSnap) runFor(ps []uint64, c int) int {
 	n := 0
-	for n < len(es) && s.chunkOf(es[n].hash) == c {
+	for n < len(ps) && s.chunkOf(ps[n]) == c {
 		n++
 	}
 	return n
 }
 
 // flatten returns all points of s plus added minus removed, in ring order.
-func (s *ringSnap) flatten(added, removed []entry, names []string) ([]uint64, []uint32) {
-	n := s.points + len(added) - len(removed)
-	hs, os := make([]uint64, 0, n), make([]uint32, 0, n)
+func (s *ringSnap) flatten(added, removed []uint64, names []string) []uint64 {
+	out := make([]uint64, 0, s.points+len(added)-len(removed))
 	for c, ch := range s.chunks {
 		a, r := s.runFor(added, c), s.runFor(removed, c)
-		last := len(ch.hashes) - 1
-		hs, os = mergeRun(hs, os, ch.hashes[1:last], ch.owners[1:last], added[:a], removed[:r], names)
+		out = mergeRun(out, ch[1:len(ch)-1], added[:a], removed[:r], names)
 		added, removed = added[a:], removed[r:]
 	}
-	return mergeRun(hs, os, nil, nil, added, removed, names)
+	return mergeRun(out, nil, added, removed, names)
 }
 
-// buildChunks indexes a whole ring in ring order.
-func buildChunks(hs []uint64, os []uint32) (uint, []*chunk) {
+// buildChunks indexes a whole ring of points in ring order.
+func buildChunks(ps []uint64) (uint, [][]uint64) {
 	b := uint(0)
-	for len(hs)>>b > chunkTarget {
+	for len(ps)>>b > chunkTarget {
 		b++
 	}
 	shift := 64 - b
-	chunks := make([]*chunk, 1<<b)
-	var emptyRun *chunk // shared by consecutive empty chunks
-	pos := 0
+	chunks := make([][]uint64, 1<<b)
+	var emptyRun []uint64 // shared by consecutive empty chunks
+	at := 0
 	for c := range chunks {
-		end := pos
-		for end < len(hs) && int(hs[end]>>shift) == c {
+		end := at
+		for end < len(ps) && int(ps[end]>>shift) == c {
 			end++
 		}
-		if end == pos && emptyRun != nil {
+		if end == at && emptyRun != nil {
 			chunks[c] = emptyRun
 			continue
 		}
-		// The predecessor is the winner of the group before pos, wrapping
+		// The predecessor is the winner of the group before at, wrapping
 		// to the ring's last group; the successor is the point at end,
 		// wrapping to the first.
-		p := pos - 1
+		p := at - 1
 		if p < 0 {
-			p = len(hs) - 1
+			p = len(ps) - 1
 		}
-		for p > 0 && hs[p-1] == hs[p] {
+		for p > 0 && pos(ps[p-1]) == pos(ps[p]) {
 			p--
 		}
-		sc := end % len(hs)
-		ch := newChunk(hs[p], os[p], hs[pos:end], os[pos:end], hs[sc], os[sc])
+		ch := newChunk(ps[p], ps[at:end], ps[end%len(ps)])
 		chunks[c] = ch
 		emptyRun = nil
-		if end == pos {
+		if end == at {
 			emptyRun = ch
 		}
-		pos = end
+		at = end
 	}
 	return shift, chunks
 }
 
-func newChunk(ph uint64, po uint32, hs []uint64, os []uint32, sh uint64, so uint32) *chunk {
-	c := &chunk{hashes: make([]uint64, 0, len(hs)+2), owners: make([]uint32, 0, len(hs)+2)}
-	c.hashes = append(append(append(c.hashes, ph), hs...), sh)
-	c.owners = append(append(append(c.owners, po), os...), so)
-	return c
+func newChunk(pred uint64, interior []uint64, succ uint64) []uint64 {
+	c := make([]uint64, 0, len(interior)+2)
+	return append(append(append(c, pred), interior...), succ)
 }
 
 // updateChunks rebuilds the chunks that gain or lose points and refreshes
 // the neighbor copies they affect, sharing every other chunk with s.
-func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk {
+func (s *ringSnap) updateChunks(added, removed []uint64, names []string) [][]uint64 {
 	tbl := slices.Clone(s.chunks)
 	mask := len(tbl) - 1
 	prev := func(c int) int { return (c - 1) & mask }
@@ -309,21 +305,19 @@ func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk
 	for len(added) > 0 || len(removed) > 0 {
 		c := len(tbl)
 		if len(added) > 0 {
-			c = s.chunkOf(added[0].hash)
+			c = s.chunkOf(added[0])
 		}
 		if len(removed) > 0 {
-			c = min(c, s.chunkOf(removed[0].hash))
+			c = min(c, s.chunkOf(removed[0]))
 		}
 		a, r := s.runFor(added, c), s.runFor(removed, c)
 		old := s.chunks[c]
-		last := len(old.hashes) - 1
-		hs := make([]uint64, 1, last+1+a)
-		os := make([]uint32, 1, last+1+a)
-		hs, os = mergeRun(hs, os, old.hashes[1:last], old.owners[1:last], added[:a], removed[:r], names)
+		last := len(old) - 1
 		// Keep the old neighbor copies; the pass below fixes them where a
 		// neighbor moved.
-		ch := &chunk{hashes: append(hs, old.hashes[last]), owners: append(os, old.owners[last])}
-		ch.hashes[0], ch.owners[0] = old.hashes[0], old.owners[0]
+		ch := make([]uint64, 1, len(old)+a)
+		ch[0] = old[0]
+		ch = append(mergeRun(ch, old[1:last], added[:a], removed[:r], names), old[last])
 		tbl[c] = ch
 		fresh.set(c)
 		if edgesMoved(old, ch) {
@@ -338,12 +332,12 @@ func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk
 	for _, c := range moved {
 		affected = append(affected, c)
 		for x := prev(c); x != c; x = prev(x) {
-			if affected = append(affected, x); !tbl[x].empty() {
+			if affected = append(affected, x); !empty(tbl[x]) {
 				break
 			}
 		}
 		for x := next(c); x != c; x = next(x) {
-			if affected = append(affected, x); !tbl[x].empty() {
+			if affected = append(affected, x); !empty(tbl[x]) {
 				break
 			}
 		}
@@ -355,19 +349,17 @@ func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk
 		if done.has(x) {
 			continue
 		}
-		if tbl[x].empty() {
+		if empty(tbl[x]) {
 			// Give the whole run of empty chunks around x one shared
 			// chunk holding its two neighbors.
 			a, z := x, x
-			for tbl[prev(a)].empty() {
+			for empty(tbl[prev(a)]) {
 				a = prev(a)
 			}
-			for tbl[next(z)].empty() {
+			for empty(tbl[next(z)]) {
 				z = next(z)
 			}
-			ph, po := tbl[prev(a)].lastWinner()
-			sh, so := tbl[next(z)].first()
-			e := newChunk(ph, po, nil, nil, sh, so)
+			e := newChunk(lastWinner(tbl[prev(a)]), nil, tbl[next(z)][1])
 			for y := a; ; y = next(y) {
 				tbl[y] = e
 				done.set(y)
@@ -379,25 +371,24 @@ func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk
 		}
 		done.set(x)
 		p := prev(x)
-		for tbl[p].empty() {
+		for empty(tbl[p]) {
 			p = prev(p)
 		}
 		q := next(x)
-		for tbl[q].empty() {
+		for empty(tbl[q]) {
 			q = next(q)
 		}
-		ph, po := tbl[p].lastWinner()
-		sh, so := tbl[q].first()
+		pred, succ := lastWinner(tbl[p]), tbl[q][1]
 		ch := tbl[x]
-		end := len(ch.hashes) - 1
-		if ch.hashes[0] == ph && ch.owners[0] == po && ch.hashes[end] == sh && ch.owners[end] == so {
+		end := len(ch) - 1
+		if ch[0] == pred && ch[end] == succ {
 			continue
 		}
 		if !fresh.has(x) {
-			ch = &chunk{hashes: slices.Clone(ch.hashes), owners: slices.Clone(ch.owners)}
+			ch = slices.Clone(ch)
 			tbl[x] = ch
 		}
-		ch.hashes[0], ch.owners[0], ch.hashes[end], ch.owners[end] = ph, po, sh, so
+		ch[0], ch[end] = pred, succ
 	}
 	return tbl
 }
@@ -405,50 +396,50 @@ func (s *ringSnap) updateChunks(added, removed []entry, names []string) []*chunk
 // edgesMoved reports whether a rebuilt chunk differs from the old one in
 // what its neighbors copy: whether it is empty, its first point and its
 // last winner.
-func edgesMoved(old, ch *chunk) bool {
-	if old.empty() || ch.empty() {
-		return old.empty() != ch.empty()
+func edgesMoved(old, ch []uint64) bool {
+	if empty(old) || empty(ch) {
+		return empty(old) != empty(ch)
 	}
-	oh, oo := old.first()
-	nh, no := ch.first()
-	if oh != nh || oo != no {
-		return true
-	}
-	oh, oo = old.lastWinner()
-	nh, no = ch.lastWinner()
-	return oh != nh || oo != no
+	return old[1] != ch[1] || lastWinner(old) != lastWinner(ch)
 }
 
 // locate returns the slot of the point nearest to h; the ring must not be
-// empty. On a tie the successor wins, and of equal hashes the first in ring
-// order.
+// empty. On a tie the successor wins, and of equal positions the first in
+// ring order.
 func (s *ringSnap) locate(h uint64) uint32 {
 	c := s.chunks[h>>s.shift]
-	hs := c.hashes
-	lo := searchChunk(hs, h)
-	p := lo - 1
-	if h-hs[p] < hs[lo]-h { // unsigned arithmetic measures around the ring
-		for p > 1 && hs[p-1] == hs[p] {
+	i := s.seek(c, h)
+	succ, p := c[i], i-1
+	if h-pos(c[p]) < pos(succ)-h { // unsigned arithmetic measures around the ring
+		for p > 1 && pos(c[p-1]) == pos(c[p]) {
 			p--
 		}
-		return c.owners[p]
+		return slotOf(c[p])
 	}
-	return c.owners[lo]
+	return slotOf(succ)
 }
 
-// searchChunk returns the index of the first interior point >= h in a
-// chunk's hashes, or of the successor copy if there is none.
-func searchChunk(hs []uint64, h uint64) int {
-	lo, hi := 1, len(hs)-1
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if hs[mid] < h {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
+// seek returns the index of the first interior point at or after h in
+// chunk c (h's chunk), or of the successor copy if there is none.
+//
+// A big ring does not fit in cache, so what a lookup costs is the cache
+// lines it waits for, one after another. Point positions are uniform
+// hashes, so h's rank in the chunk is close to its offset's share of the
+// chunk's span (within about sqrt(points)/2): seek guesses the rank from
+// that and walks the few steps to the answer, touching one or two adjacent
+// cache lines where a binary search waits for three or four (measured: a
+// third faster at 1,000 nodes, and faster in cache too).
+func (s *ringSnap) seek(c []uint64, h uint64) int {
+	n := len(c) - 2
+	guess, _ := bits.Mul64(h<<(64-s.shift), uint64(n)) // offset within the chunk, scaled to [0, n)
+	i := 1 + int(guess)
+	for i <= n && pos(c[i]) < h {
+		i++
 	}
-	return lo
+	for i > 1 && pos(c[i-1]) >= h {
+		i--
+	}
+	return i
 }
 
 // bitset is a fixed-size set of small integers.

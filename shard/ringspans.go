@@ -3,16 +3,18 @@ package shard
 import "math"
 
 // spans yields the ring's ownership as hash ranges in increasing order.
-// Each distinct point hash (its first node in ring order, the one locate
-// picks) owns the keys nearer to it than to its neighbors, the successor
-// taking the midpoint: between neighbors p < q, q owns from
+// Each distinct point position (its first node in ring order, the one
+// locate picks) owns the keys nearer to it than to its neighbors, the
+// successor taking the midpoint: between neighbors p < q, q owns from
 // p + ceil((q-p)/2). The cell that wraps past 2^64-1 is cut in two.
 func (s *ringSnap) spans(yield func(Span) bool) {
 	if len(s.chunks) == 0 {
 		return
 	}
-	firstHash, firstSlot := s.chunks[s.nextNonEmpty(len(s.chunks)-1)].first()
-	lastHash, lastSlot := s.chunks[s.prevNonEmpty(0)].lastWinner()
+	first := s.chunks[s.nextNonEmpty(len(s.chunks)-1)][1]
+	last := lastWinner(s.chunks[s.prevNonEmpty(0)])
+	firstHash, firstSlot := pos(first), slotOf(first)
+	lastHash, lastSlot := pos(last), slotOf(last)
 	out := spanMerger{s: s, yield: yield}
 	if firstHash == lastHash {
 		out.emit(0, math.MaxUint64, firstSlot)
@@ -56,15 +58,15 @@ func (s *ringSnap) spans(yield func(Span) bool) {
 // halfUp returns ceil(g/2) without overflow.
 func halfUp(g uint64) uint64 { return g/2 + g&1 }
 
-// eachWinner calls f with every distinct point hash and the slot that owns
-// it, in hash order, until f returns false.
+// eachWinner calls f with every distinct point position and the slot
+// that owns it, in order, until f returns false.
 func (s *ringSnap) eachWinner(f func(h uint64, slot uint32) bool) {
 	for _, c := range s.chunks {
-		for i := 1; i < len(c.hashes)-1; i++ {
-			if i > 1 && c.hashes[i] == c.hashes[i-1] {
+		for i := 1; i < len(c)-1; i++ {
+			if i > 1 && pos(c[i]) == pos(c[i-1]) {
 				continue
 			}
-			if !f(c.hashes[i], c.owners[i]) {
+			if !f(pos(c[i]), slotOf(c[i])) {
 				return
 			}
 		}

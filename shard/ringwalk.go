@@ -22,17 +22,17 @@ type ringWalk struct {
 // walk starts a walk at h; the ring must not be empty.
 func (s *ringSnap) walk(h uint64) ringWalk {
 	c := int(h >> s.shift)
-	hs := s.chunks[c].hashes
-	lo := searchChunk(hs, h)
+	ch := s.chunks[c]
+	lo := s.seek(ch, h)
 	w := ringWalk{s: s, h: h, left: s.points, gi: 1, ge: 0}
 	w.rc, w.ri = c, lo
-	if lo == len(hs)-1 {
+	if lo == len(ch)-1 {
 		w.rc, w.ri = s.nextNonEmpty(c), 1
 	}
 	w.lc, w.le = c, lo-1
 	if lo == 1 {
 		w.lc = s.prevNonEmpty(c)
-		w.le = len(s.chunks[w.lc].hashes) - 2
+		w.le = len(s.chunks[w.lc]) - 2
 	}
 	return w
 }
@@ -46,7 +46,7 @@ func (w *ringWalk) next() (uint32, bool) {
 		}
 		w.pickGroup()
 	}
-	slot := w.s.chunks[w.gc].owners[w.gi]
+	slot := slotOf(w.s.chunks[w.gc][w.gi])
 	w.gi++
 	return slot, true
 }
@@ -55,26 +55,25 @@ func (w *ringWalk) next() (uint32, bool) {
 // head past it.
 func (w *ringWalk) pickGroup() {
 	chunks := w.s.chunks
-	rh := chunks[w.rc].hashes
-	lh := chunks[w.lc].hashes
-	if rh[w.ri]-w.h <= w.h-lh[w.le] {
+	rc, lc := chunks[w.rc], chunks[w.lc]
+	if pos(rc[w.ri])-w.h <= w.h-pos(lc[w.le]) {
 		end := w.ri
-		for end+1 < len(rh)-1 && rh[end+1] == rh[end] {
+		for end+1 < len(rc)-1 && pos(rc[end+1]) == pos(rc[end]) {
 			end++
 		}
 		w.gc, w.gi, w.ge = w.rc, w.ri, end
-		if w.ri = end + 1; w.ri == len(rh)-1 {
+		if w.ri = end + 1; w.ri == len(rc)-1 {
 			w.rc, w.ri = w.s.nextNonEmpty(w.rc), 1
 		}
 	} else {
 		start := w.le
-		for start > 1 && lh[start-1] == lh[start] {
+		for start > 1 && pos(lc[start-1]) == pos(lc[start]) {
 			start--
 		}
 		w.gc, w.gi, w.ge = w.lc, start, w.le
 		if w.le = start - 1; w.le == 0 {
 			w.lc = w.s.prevNonEmpty(w.lc)
-			w.le = len(chunks[w.lc].hashes) - 2
+			w.le = len(chunks[w.lc]) - 2
 		}
 	}
 	// When the heads meet they hold the same group; it is emitted once
@@ -86,7 +85,7 @@ func (w *ringWalk) pickGroup() {
 // (c itself if it is the only one).
 func (s *ringSnap) nextNonEmpty(c int) int {
 	mask := len(s.chunks) - 1
-	for c = (c + 1) & mask; s.chunks[c].empty(); c = (c + 1) & mask {
+	for c = (c + 1) & mask; empty(s.chunks[c]); c = (c + 1) & mask {
 	}
 	return c
 }
@@ -94,7 +93,7 @@ func (s *ringSnap) nextNonEmpty(c int) int {
 // prevNonEmpty is nextNonEmpty going backward.
 func (s *ringSnap) prevNonEmpty(c int) int {
 	mask := len(s.chunks) - 1
-	for c = (c - 1) & mask; s.chunks[c].empty(); c = (c - 1) & mask {
+	for c = (c - 1) & mask; empty(s.chunks[c]); c = (c - 1) & mask {
 	}
 	return c
 }
