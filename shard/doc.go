@@ -51,8 +51,8 @@
 // RingConfig.MaxPoints points (DefaultMaxPoints, 8M: about 64 MB), a
 // Maglev table at most MaxMaglevTableSize slots, a Ranges at most
 // RangesConfig.MaxRanges ranges (DefaultMaxRanges) with split points of
-// at most RangesConfig.MaxKeyLen bytes (DefaultMaxKeyLen), and any
-// partitioner at most MaxNodes nodes.
+// at most RangesConfig.MaxKeyLen bytes (DefaultMaxKeyLen), a Ring at most
+// 65,536 nodes and the other partitioners at most MaxNodes.
 //
 // # Compatibility
 //
