@@ -48,7 +48,10 @@ func newPaymentClient(tr http.RoundTripper, clock *vclock.HLC, queue int) *payme
 	c.balancer = lb.New(lb.Config{
 		Policy: lb.PeakEWMA,
 		// Two failures in a row take a replica out for 30s, which outlasts
-		// the story; at most one replica of a few is ever out.
+		// the story; at most one replica of a few is ever out. No slow
+		// start: a fleet that starts together registers one instance at a
+		// time, and every one but the first would begin at a tenth of its
+		// weight.
 		Ejection: lb.Ejection{ConsecutiveFailures: 2},
 		OnEject: func(ep lb.Endpoint, d time.Duration) {
 			c.note(&c.ejected, fmt.Sprintf("%s for %s", ep.Meta["id"], d))
