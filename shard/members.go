@@ -38,6 +38,9 @@ func (m members) uniform() bool {
 // with returns m plus the named nodes at the given weight. It validates
 // every node first and returns m unchanged with an error if any is bad.
 func (m members) with(nodes []string, weight float64, limit int) (members, error) {
+	if len(nodes) > 0 && len(m.names)+len(nodes) > limit {
+		return m, nodeErr(nodes[0], ErrTooManyNodes)
+	}
 	added := slices.Clone(nodes)
 	slices.Sort(added)
 	for i, n := range added {
@@ -50,9 +53,6 @@ func (m members) with(nodes []string, weight float64, limit int) (members, error
 		if _, ok := m.index(n); ok || (i > 0 && added[i-1] == n) {
 			return m, nodeErr(n, ErrNodeExists)
 		}
-	}
-	if len(added) > 0 && len(m.names)+len(added) > limit {
-		return m, nodeErr(added[0], ErrTooManyNodes)
 	}
 	next := members{
 		names:   make([]string, 0, len(m.names)+len(added)),

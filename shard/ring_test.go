@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -150,4 +151,26 @@ func TestRingConfigValidate(t *testing.T) {
 		assert.ErrorIs(t, err, ErrBadConfig, "config %+v is invalid", tc.cfg)
 		assert.PanicsWithValue(t, err.Error(), func() { NewRing(tc.cfg) }, "NewRing panics on config %+v", tc.cfg)
 	}
+}
+
+// TestNodeLimits checks each partitioner's node limit: a Ring names at
+// most 65,536 nodes, the others MaxNodes.
+func TestNodeLimits(t *testing.T) {
+	r := NewRing(RingConfig{VirtualNodes: 1})
+	names := make([]string, maxRingNodes)
+	for i := range names {
+		names[i] = strconv.Itoa(i)
+	}
+	require.NoError(t, r.Add(names...), "a ring takes 65,536 nodes")
+	assert.ErrorIs(t, r.Add("one more"), ErrTooManyNodes, "a ring refuses the 65,537th node")
+	require.NoError(t, r.Remove("7"), "removing a node succeeds")
+	require.NoError(t, r.Add("one more"), "the freed slot takes a new node")
+	checkSnap(t, r.snap.Load())
+
+	tooMany := make([]string, MaxNodes+1) // refused before the names are read
+	var j Jump
+	assert.ErrorIs(t, j.Add(tooMany...), ErrTooManyNodes, "jump refuses more than MaxNodes")
+	var hrw Rendezvous
+	assert.ErrorIs(t, hrw.Add(tooMany...), ErrTooManyNodes, "rendezvous refuses more than MaxNodes")
+	assert.Zero(t, j.Len()+hrw.Len(), "refused changes add nothing")
 }
