@@ -81,12 +81,14 @@ func (c RingConfig) withDefaults() RingConfig {
 //
 // Every node places points on a 64-bit circle, at the xxHash64 of its name
 // and point number (its top 48 bits), and a key belongs to the node of the
-// point nearest to the key's hash, on either side. Taking the nearest point rather than the
-// next one clockwise halves the variance of each node's share for the same
-// number of points, and keeps the classic guarantees: adding a node moves
-// keys only to it, removing one moves only its keys, and no key ever passes
-// between two nodes that stay. Changing a weight adds or removes that
-// node's points only, so it too moves keys only to or from that node.
+// point nearest to the key's hash, on either side. Taking the nearest
+// point rather than the next one clockwise halves the variance of each
+// node's share for the same number of points, and keeps the classic
+// guarantees: adding a node moves keys only to it, removing one moves only
+// its keys, and no key ever passes between two nodes that stay. Changing a
+// weight adds or removes that node's points only, so it too moves keys only
+// to or from that node. Replicas gives a key's preference list, [Bounded]
+// caps node loads, and [Diff] plans the data movement of a change.
 //
 // The ring's state is an immutable snapshot behind an atomic pointer, so
 // lookups are lock-free, never allocate, and never see half a change. A

@@ -4,7 +4,7 @@ import "sync"
 
 // ringWalk visits a ring's points in order of distance from a hash,
 // nearest first, expanding from the hash in both directions one group of
-// equal hashes at a time. Its first point is the one locate picks, ties go
+// equal positions at a time. Its first point is the one locate picks, ties go
 // the same way, and points of one group come in ring order. Preference
 // lists and bounded-load placement both follow it, so a node's rank for a
 // key depends only on how near its nearest point is.
