@@ -211,7 +211,7 @@ func (b *Breaker) startOpenPeriodLocked(now int64) {
 	if b.openUntil < now {
 		b.openUntil = math.MaxInt64 // an open duration of centuries
 	}
-	b.openErr.Store(&OpenError{Name: b.cfg.Name, State: StateOpen, Until: b.base.Add(time.Duration(b.openUntil))})
+	b.openErr.Store(&OpenError{Name: b.cfg.Name, State: StateOpen, Until: b.base.Add(time.Duration(b.openUntil)), breaker: b})
 	gen := b.gen
 	b.timer = time.AfterFunc(d, func() { b.endOpenPeriod(gen) })
 }

@@ -29,19 +29,39 @@ type OpenError struct {
 	// Until is when the open period ends and probes are admitted. It is
 	// the zero Time when no estimate exists (forced open, half-open).
 	Until time.Time
+
+	breaker *Breaker // the breaker that rejected, so RetryAfter can end the period
 }
 
-// RetryAfter returns how long until the breaker admits a probe, or 0 if
-// that time has passed or no estimate exists (forced open, half-open with
-// all probe slots in use). Retry policies can honour it as a server hint.
+// NoEstimate is what OpenError.RetryAfter returns when nobody can tell how
+// long the breaker will reject: forced open, or half-open with every probe
+// slot in use. It is negative, which retry policies read as "no hint" and
+// answer with their own backoff.
+const NoEstimate time.Duration = -1
+
+// RetryAfter returns how long until the breaker admits a probe, or
+// NoEstimate. Retry policies can honour it as a server hint.
+//
+// Once the open period is over it returns 0 and moves the breaker to
+// half-open on the spot. The rejection path reads no clock (a timer ends
+// the period), so without this a caller who waited exactly the hint could
+// be rejected again in the moment before the timer runs.
 func (e *OpenError) RetryAfter() time.Duration {
 	if e.Until.IsZero() {
-		return 0
+		return NoEstimate
 	}
-	return max(time.Until(e.Until), 0)
+	if d := time.Until(e.Until); d > 0 {
+		return d
+	}
+	if e.breaker != nil {
+		e.breaker.State() // ends this open period if it is still current
+	}
+	return 0
 }
 
-// Error describes the rejection, e.g. `breaker "db": open, retry in 1.5s`.
+// Error describes the rejection, e.g. `breaker "db": open until
+// 2026-11-21T15:04:05.25Z`. The text is fixed for the open period, so an
+// error logged later says what it said when it was returned.
 func (e *OpenError) Error() string {
 	s := "breaker " + strconv.Quote(e.Name) + ": "
 	switch e.State {
@@ -50,7 +70,7 @@ func (e *OpenError) Error() string {
 	case StateForcedOpen:
 		return s + "forced open"
 	}
-	return s + "open, retry in " + e.RetryAfter().Round(time.Millisecond).String()
+	return s + "open until " + e.Until.Format(time.RFC3339Nano)
 }
 
 // Unwrap returns ErrOpen.

@@ -83,12 +83,14 @@ func TestConsecutiveFailuresTripAndRecover(t *testing.T) {
 		assert.Equal(t, breaker.StateOpen, oe.State, "rejected because open")
 		assert.Equal(t, "db", oe.Name, "the error names the breaker")
 		assert.Equal(t, time.Second, oe.RetryAfter(), "the wait is the whole open duration")
-		assert.Equal(t, `breaker "db": open, retry in 1s`, oe.Error(), "the message says when to retry")
+		assert.Equal(t, `breaker "db": open until `+oe.Until.Format(time.RFC3339Nano), oe.Error(), "the message says when to retry")
+		msg := oe.Error()
 		assert.NotErrorIs(t, oe, errBoom, "a rejection matches only ErrOpen")
 
 		time.Sleep(400 * time.Millisecond)
 		assert.Equal(t, 600*time.Millisecond, openErr(t, call(b, nil)).RetryAfter(), "the wait shrinks with time")
 		assert.Equal(t, 600*time.Millisecond, b.Stats().RetryAfter, "Stats reports the same wait")
+		assert.Equal(t, msg, oe.Error(), "the message does not change while the error is kept")
 
 		time.Sleep(600 * time.Millisecond)
 		require.Equal(t, breaker.StateHalfOpen, b.State(), "half-open as soon as the open duration has passed")
@@ -283,7 +285,7 @@ func TestHalfOpenProbes(t *testing.T) {
 		require.NoError(t, err, "second probe admitted")
 		oe := openErr(t, call(b, nil))
 		assert.Equal(t, breaker.StateHalfOpen, oe.State, "a third concurrent call is rejected at once")
-		assert.Zero(t, oe.RetryAfter(), "no estimate while probes run")
+		assert.Equal(t, breaker.NoEstimate, oe.RetryAfter(), "no estimate while probes run")
 		assert.Equal(t, 2, b.Stats().Probes)
 
 		p1.Done(nil)
@@ -386,7 +388,7 @@ func TestOperatorStates(t *testing.T) {
 		b.ForceOpen()
 		oe := openErr(t, call(b, nil))
 		assert.Equal(t, breaker.StateForcedOpen, oe.State)
-		assert.Zero(t, oe.RetryAfter(), "no estimate for an operator decision")
+		assert.Equal(t, breaker.NoEstimate, oe.RetryAfter(), "no estimate for an operator decision")
 		time.Sleep(time.Hour)
 		assert.Equal(t, breaker.StateForcedOpen, b.State(), "forced open does not time out")
 

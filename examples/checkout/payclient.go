@@ -89,7 +89,7 @@ type attempt struct {
 	replica string // "" if no replica was called
 	start   time.Time
 	err     error
-	failure string        // err's text when it happened: a breaker's text changes as its open period runs down
+	failure string        // err's text, without a transport error's URL
 	hint    time.Duration // how long a breaker that rejected the attempt asked to wait
 }
 
@@ -98,13 +98,6 @@ type attempt struct {
 func (c *paymentClient) charge(ctx context.Context, order string, cents int64) (receipt, []attempt, error) {
 	var tries []attempt // retry calls fn sequentially, so no lock is needed
 	rc, err := retry.Do(ctx, c.retry, func(ctx context.Context) (receipt, error) {
-		if n := len(tries); n > 0 && errors.Is(tries[n-1].err, breaker.ErrOpen) {
-			// See hintOf: a breaker notices the end of its open period
-			// through a timer, which may not have run yet when a retry
-			// that waited out RetryAfter arrives. State reads the clock
-			// and moves the breaker on to half-open.
-			c.breaker.State()
-		}
 		a := attempt{start: time.Now()}
 		rc, err := bulkhead.Do(ctx, c.bulkhead, func(ctx context.Context) (receipt, error) {
 			raise(&c.peak, c.inFlight.Add(1))
@@ -124,24 +117,11 @@ func (c *paymentClient) charge(ctx context.Context, order string, cents int64) (
 			a.hint = open.RetryAfter()
 		}
 		tries = append(tries, a)
-		return rc, hintOf(err)
+		// A rejection is an *OpenError whose RetryAfter retry honours as a
+		// hint: it waits out the open period instead of its own backoff.
+		return rc, err
 	})
 	return rc, tries, err
-}
-
-// hintOf adapts a breaker rejection to retry's hints. An *OpenError's
-// RetryAfter says how long the breaker stays open, which retry honours.
-// But it is 0 when the breaker has no estimate (half-open with every probe
-// slot taken) and when its open period has just ended but its timer has
-// not yet moved it to half-open, so that it still rejects. Retry reads 0
-// as "retry now" and would spend every remaining attempt in microseconds;
-// a negative hint makes it use its own backoff instead.
-func hintOf(err error) error {
-	var open *breaker.OpenError
-	if errors.As(err, &open) && open.RetryAfter() <= 0 {
-		return retry.After(err, -1)
-	}
-	return err
 }
 
 // failureText is an attempt's error without the request URL a transport
