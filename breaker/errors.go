@@ -60,8 +60,8 @@ func (e *OpenError) RetryAfter() time.Duration {
 }
 
 // Error describes the rejection, e.g. `breaker "db": open until
-// 2026-11-21T15:04:05.25Z`. The text is fixed for the open period, so an
-// error logged later says what it said when it was returned.
+// 15:04:05.250 UTC`. The text is fixed for the open period, so an error
+// logged later says what it said when it was returned.
 func (e *OpenError) Error() string {
 	s := "breaker " + strconv.Quote(e.Name) + ": "
 	switch e.State {
@@ -70,8 +70,12 @@ func (e *OpenError) Error() string {
 	case StateForcedOpen:
 		return s + "forced open"
 	}
-	return s + "open until " + e.Until.Format(time.RFC3339Nano)
+	return s + "open until " + e.Until.Format(untilLayout)
 }
+
+// untilLayout is how Error writes OpenError.Until: open periods last
+// seconds to minutes, so the time of day to the millisecond is enough.
+const untilLayout = "15:04:05.000 MST"
 
 // Unwrap returns ErrOpen.
 func (e *OpenError) Unwrap() error { return ErrOpen }

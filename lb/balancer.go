@@ -24,6 +24,7 @@ type Balancer struct {
 	timed      bool  // picks record when they were made, for latency
 	doneWork   bool  // Done has something to do even on success
 	tau        float64
+	penalty    int64     // Config.FailurePenalty in ns
 	epoch      time.Time // PeakEWMA measures time as nanoseconds since epoch
 
 	snap atomic.Pointer[snapshot] // what picks read; replaced, never mutated
@@ -51,6 +52,7 @@ func New(cfg Config) *Balancer {
 		loadAware:  c.Policy == LeastLoaded || c.Policy == PeakEWMA,
 		timed:      c.Policy == PeakEWMA || c.RecordLatency,
 		tau:        float64(c.DecayTime),
+		penalty:    int64(c.FailurePenalty),
 		epoch:      time.Now(),
 		byAddr:     map[string]*member{},
 	}
@@ -82,9 +84,26 @@ type member struct {
 	ejections    int       // times ejected, less the forgiven ones
 	returnedAt   time.Time // last return from ejection
 	warmFrom     time.Time // slow start origin; zero when at full weight
+	joinedAt     time.Time // when an Update added the endpoint
 	unhealthy    bool
 	checkFails   int
 	checkPasses  int
+}
+
+// hasEstablishedLocked reports whether slow start is on and some available
+// endpoint has served at full weight since at least one Window ago: only
+// then do new endpoints have established ones to take load from gently.
+func (b *Balancer) hasEstablishedLocked(now time.Time) bool {
+	window := b.cfg.SlowStart.Window
+	if window <= 0 {
+		return false
+	}
+	for _, m := range b.members {
+		if !m.ejected && !m.unhealthy && m.warmFrom.IsZero() && now.Sub(m.joinedAt) >= window {
+			return true
+		}
+	}
+	return false
 }
 
 func newMember(e Endpoint) *member {
@@ -119,7 +138,11 @@ type snapshot struct {
 // Update replaces the endpoint set. Endpoints keep their state (in-flight
 // counts, ejection, latency, health) across Updates that keep their Addr;
 // endpoints new to the set start fresh, warming up if slow start is on and
-// the set already had an available endpoint. Picks running concurrently
+// the set already holds an established endpoint: one at full weight that
+// joined at least SlowStart.Window ago. So a fleet that starts together,
+// even one instance per Update as discovery reports them, starts at full
+// weight everywhere, while an instance joining a running fleet ramps up.
+// Picks running concurrently
 // see either the old or the new set, never a mix.
 //
 // Update checks every endpoint first and changes nothing if one is bad: it
@@ -149,7 +172,7 @@ func (b *Balancer) Update(eps []Endpoint) error {
 
 	b.mu.Lock()
 	now := time.Now()
-	warmNew := b.cfg.SlowStart.Window > 0 && len(b.snap.Load().members) > 0
+	warmNew := b.hasEstablishedLocked(now)
 	members := make([]*member, len(eps))
 	byAddr := make(map[string]*member, len(eps))
 	// The ring depends on the set and the weights, not on their order.
@@ -158,6 +181,7 @@ func (b *Balancer) Update(eps []Endpoint) error {
 		m := b.byAddr[e.Addr]
 		if m == nil {
 			m = newMember(e)
+			m.joinedAt = now
 			if warmNew {
 				m.warmFrom = now
 			}

@@ -84,6 +84,12 @@ type Config struct {
 	// measurement weighs e^-1 after DecayTime. Zero means 10 s.
 	DecayTime time.Duration
 
+	// FailurePenalty is the least latency a failed call records in the
+	// estimate: an endpoint that fails fast (a 503 in a microsecond) must
+	// not look like the fastest and draw traffic to itself. A failure
+	// slower than the penalty records its own latency. Zero means 1 s.
+	FailurePenalty time.Duration
+
 	// RecordLatency makes every policy measure each request's latency, from
 	// Pick to Done, into the per-endpoint estimate Stats reports. PeakEWMA
 	// always does, as it balances on it; the others skip it by default
@@ -231,6 +237,8 @@ func (c Config) Validate() error {
 		return bad("negative HealthCheck count")
 	case c.DecayTime < 0:
 		return bad("negative DecayTime")
+	case c.FailurePenalty < 0:
+		return bad("negative FailurePenalty")
 	case c.VirtualNodes < 0 || c.VirtualNodes > MaxVirtualNodes:
 		return bad("VirtualNodes outside 0..%d", MaxVirtualNodes)
 	case c.MaxEndpoints < 0 || c.MaxEndpoints > MaxEndpointsLimit:
@@ -273,6 +281,7 @@ func (c Config) withDefaults() Config {
 	defInt(&c.HealthCheck.HealthyAfter, 2)
 	defInt(&c.HealthCheck.Concurrency, 16)
 	def(&c.DecayTime, 10*time.Second)
+	def(&c.FailurePenalty, time.Second)
 	defInt(&c.VirtualNodes, 160)
 	defInt(&c.MaxEndpoints, 10_000)
 	defInt(&c.MaxSchedule, 1<<16)

@@ -37,8 +37,9 @@
 // more than a set share of the endpoints. Active health checks
 // (RunHealthChecks) probe every endpoint on an interval in a goroutine the
 // caller controls with a context. Slow start (Config.SlowStart) ramps the
-// weight of endpoints that join or return, so a cold instance is not handed
-// its full share at once. If every endpoint is unhealthy, the balancer uses
+// weight of endpoints that join a running set or return, so a cold instance
+// is not handed its full share at once; a set that starts together starts at
+// full weight. If every endpoint is unhealthy, the balancer uses
 // them all rather than none.
 //
 // # Guarantees

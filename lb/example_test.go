@@ -121,17 +121,22 @@ func ExampleEjection() {
 	// 1 available
 }
 
-// Slow start gives an endpoint that joins a fraction of its weight at first.
+// Slow start gives an endpoint that joins a running set a fraction of its
+// weight at first, and spares a set whose endpoints arrive together.
 func ExampleSlowStart() {
 	b := lb.New(lb.Config{SlowStart: lb.SlowStart{Window: time.Minute, MinPercent: 10}})
 	_ = b.Update([]lb.Endpoint{{Addr: "a:80"}})
-	_ = b.Update([]lb.Endpoint{{Addr: "a:80"}, {Addr: "new:80"}})
+	// Moments later, as the fleet starts: nobody has load to hand over yet,
+	// so b:80 starts at full weight. An endpoint joining once a:80 or b:80
+	// has served for a Window would start at 10% and ramp up over the next
+	// minute.
+	_ = b.Update([]lb.Endpoint{{Addr: "a:80"}, {Addr: "b:80"}})
 	for _, e := range b.Stats().PerEndpoint {
 		fmt.Println(e.Addr, e.WeightFactor)
 	}
 	// Output:
 	// a:80 1
-	// new:80 0.1
+	// b:80 1
 }
 
 // RunHealthChecks probes endpoints until its context ends.

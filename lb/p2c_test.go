@@ -153,7 +153,7 @@ func TestPeakEWMAPrefersFastEndpoints(t *testing.T) {
 
 func TestPeakEWMAReactsToPeaks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBalancer(t, lb.Config{Policy: lb.PeakEWMA}, equal(1))
+		b := newBalancer(t, lb.Config{Policy: lb.PeakEWMA, FailurePenalty: 100 * time.Millisecond}, equal(1))
 		addr := addrs(1)[0]
 		run := func(d time.Duration, err error) {
 			p, perr := b.Pick()
@@ -175,6 +175,29 @@ func TestPeakEWMAReactsToPeaks(t *testing.T) {
 			"the estimate decays by e over DecayTime")
 		run(10*time.Millisecond, nil)
 		assert.Less(t, stat(t, b, addr).Latency, 200*time.Millisecond, "fast responses bring it down")
+	})
+}
+
+func TestPeakEWMAPenalizesFastFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBalancer(t, lb.Config{Policy: lb.PeakEWMA}, equal(2))
+		healthy, broken := addrs(2)[0], addrs(2)[1]
+		counts := map[string]int{}
+		for range 1000 {
+			p, err := b.Pick()
+			require.NoError(t, err, "Pick")
+			counts[p.Addr()]++
+			if p.Addr() == broken {
+				p.Done(errBoom) // fails at once: faster than any healthy answer
+				continue
+			}
+			time.Sleep(10 * time.Millisecond)
+			p.Done(nil)
+		}
+		assert.Greater(t, stat(t, b, broken).Latency, 10*stat(t, b, healthy).Latency,
+			"a failure records the 1 s FailurePenalty, not its microsecond")
+		assert.Greater(t, counts[healthy], 980, "the endpoint that fails fast does not attract the traffic")
+		t.Logf("picks: healthy %d, broken %d", counts[healthy], counts[broken])
 	})
 }
 

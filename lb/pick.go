@@ -56,7 +56,11 @@ func (p Pick) done(err error) {
 	failed := err != nil && b.isFailure(err)
 	if p.start != 0 && (err == nil || failed) {
 		now := b.now()
-		m.observe(now, now-p.start, b.tau, failed)
+		rtt := now - p.start
+		if failed {
+			rtt = max(rtt, b.penalty)
+		}
+		m.observe(now, rtt, b.tau, failed)
 	}
 	if b.ejectAfter == 0 {
 		return
@@ -233,7 +237,8 @@ func decay(el int64, tau float64) float64 {
 
 // observe folds a latency sample into m's estimate: a sample above the
 // estimate replaces it (the peak), a lower one is averaged in with the
-// weight of the time since the previous sample. A failure never lowers it.
+// weight of the time since the previous sample. A failure never lowers it,
+// and its sample is at least Config.FailurePenalty (see Pick.done).
 func (m *member) observe(now, rtt int64, tau float64, failed bool) {
 	sample := float64(max(rtt, 0))
 	prev := m.stamp.Swap(now)

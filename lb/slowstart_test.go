@@ -33,6 +33,7 @@ func TestSlowStartRampsNewEndpoints(t *testing.T) {
 				cfg := lb.Config{Policy: tc.policy, SlowStart: lb.SlowStart{Window: 100 * time.Second}}
 				b := newBalancer(t, cfg, equal(3))
 				assert.Zero(t, b.Stats().Warming, "endpoints of the first Update start at full weight")
+				time.Sleep(cfg.SlowStart.Window) // the three are established
 				require.NoError(t, b.Update(equal(4)), "add a fourth endpoint")
 				fresh := addrs(4)[3]
 
@@ -55,10 +56,34 @@ func TestSlowStartRampsNewEndpoints(t *testing.T) {
 	}
 }
 
+// A fleet whose instances appear one Update at a time, as a discovery
+// watch reports registrations, must not leave all but the first at a tenth
+// of their weight: none of them has load to hand over yet.
+func TestSlowStartSparesAFleetStartingTogether(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := lb.Config{SlowStart: lb.SlowStart{Window: 30 * time.Second}}
+		b := newBalancer(t, cfg, equal(1))
+		for n := 2; n <= 4; n++ {
+			time.Sleep(time.Second) // registrations trickle in
+			require.NoError(t, b.Update(equal(n)), "instance %d appears", n)
+		}
+		assert.Zero(t, b.Stats().Warming, "nobody warms up while the whole set is new")
+		for _, a := range addrs(4) {
+			assert.InDelta(t, 0.25, share(t, b, a), 1e-9, "%s gets a full share", a)
+		}
+
+		time.Sleep(cfg.SlowStart.Window)
+		require.NoError(t, b.Update(equal(5)), "a fifth instance joins the running fleet")
+		assert.Equal(t, 1, b.Stats().Warming, "it warms up")
+		assert.InDelta(t, 0.1, stat(t, b, addrs(5)[4]).WeightFactor, 1e-9, "from MinPercent")
+	})
+}
+
 func TestSlowStartAggression(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := lb.Config{SlowStart: lb.SlowStart{Window: 100 * time.Second, Aggression: 2, MinPercent: 1}}
 		b := newBalancer(t, cfg, equal(1))
+		time.Sleep(cfg.SlowStart.Window)
 		require.NoError(t, b.Update(equal(2)), "add an endpoint")
 		fresh := addrs(2)[1]
 		time.Sleep(25 * time.Second)
@@ -94,6 +119,7 @@ func TestSlowStartLeastLoadedSamplesByRampedWeight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := lb.Config{Policy: lb.LeastLoaded, SlowStart: lb.SlowStart{Window: 100 * time.Second}}
 		b := newBalancer(t, cfg, equal(1))
+		time.Sleep(cfg.SlowStart.Window)
 		require.NoError(t, b.Update(equal(2)), "add an endpoint")
 		fresh := addrs(2)[1]
 		// Hold every pick open: the new endpoint's 0.1 weight makes each of

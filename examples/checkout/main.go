@@ -39,8 +39,8 @@ import (
 // config is what a run of the checkout may vary.
 type config struct {
 	// Shoppers is the number of concurrent shoppers in the lunch rush; zero
-	// means 16. With fewer, the broken payment replica may not be picked
-	// often enough to be ejected.
+	// means 16. With fewer, the broken payment replica may never be picked,
+	// and so never ejected.
 	Shoppers int
 	// DataDir, if set, keeps the events in a durable FileStore there, so a
 	// second run continues where the first stopped. Empty means memory.

@@ -47,12 +47,14 @@ func newPaymentClient(tr http.RoundTripper, clock *vclock.HLC, queue int) *payme
 	c := &paymentClient{http: &http.Client{Transport: tr, Timeout: 2 * time.Second}, clock: clock}
 	c.balancer = lb.New(lb.Config{
 		Policy: lb.PeakEWMA,
-		// Two failures in a row take a replica out for 30s, which outlasts
-		// the story; at most one replica of a few is ever out. No slow
-		// start: a fleet that starts together registers one instance at a
-		// time, and every one but the first would begin at a tenth of its
-		// weight.
-		Ejection: lb.Ejection{ConsecutiveFailures: 2},
+		// A failure takes a replica out for 30s, which outlasts the story;
+		// at most one replica of a few is ever out. Peak-EWMA also charges
+		// each failure a second of latency (FailurePenalty), so a replica
+		// that fails fast cannot pass for the fastest. Slow start ramps up
+		// only instances that join a fleet that has been serving for its
+		// window; the replicas registering at startup begin at full weight.
+		Ejection:  lb.Ejection{ConsecutiveFailures: 1},
+		SlowStart: lb.SlowStart{Window: 30 * time.Second},
 		OnEject: func(ep lb.Endpoint, d time.Duration) {
 			c.note(&c.ejected, fmt.Sprintf("%s for %s", ep.Meta["id"], d))
 		},

@@ -36,7 +36,8 @@ type receipt struct {
 
 // paymentService is one payment replica. A healthy one takes latency to
 // reach the card network; a broken one (linkDown) fails every charge at
-// once, which makes it look fast to a latency-based balancer.
+// once, which would make it look fast to a latency-based balancer that
+// trusted failures' latency.
 type paymentService struct {
 	name     string
 	latency  time.Duration
