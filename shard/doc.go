@@ -52,7 +52,7 @@
 // Maglev table at most MaxMaglevTableSize slots, a Ranges at most
 // RangesConfig.MaxRanges ranges (DefaultMaxRanges) with split points of
 // at most RangesConfig.MaxKeyLen bytes (DefaultMaxKeyLen), a Ring at most
-// 65,536 nodes and the other partitioners at most MaxNodes.
+// 65,536 nodes, a Maglev 65,535, and the others at most MaxNodes.
 //
 // # Compatibility
 //

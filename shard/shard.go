@@ -37,7 +37,7 @@ var (
 	ErrTooManyPoints = errors.New("shard: too many ring points")
 	// ErrTooManyNodes reports a change that would give a partitioner more
 	// nodes than it can hold: more than MaxNodes, more than 65,536 on a
-	// Ring, or more than a Maglev table's slots.
+	// Ring, or on a Maglev more than 65,535 or than its table's slots.
 	ErrTooManyNodes = errors.New("shard: too many nodes")
 	// ErrNotLast reports a Jump removal of a node other than the last one:
 	// jump hash only grows and shrinks at the end.
@@ -49,9 +49,10 @@ var (
 	ErrBadConfig = errors.New("shard: invalid config")
 )
 
-// MaxNodes is the largest number of nodes a Maglev, Rendezvous or Jump
-// holds (a Ring holds at most 65,536, the slots its points can name). A
-// membership that large is a configuration error rather than a cluster.
+// MaxNodes is the largest number of nodes a Rendezvous or Jump holds (a
+// Ring holds at most 65,536 and a Maglev 65,535, the indexes their tables
+// can name). A membership that large is a configuration error rather than
+// a cluster.
 const MaxNodes = 1 << 20
 
 // NodeError is the error a membership change returns: the node it was
