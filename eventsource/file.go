@@ -374,6 +374,9 @@ func (f *FileStore) writeLoop() {
 			w.ch <- err
 			b.waiters[i] = waiter{}
 		}
+		if len(b.waiters) > 1 {
+			wal.Gather(f.queued, len(b.waiters))
+		}
 
 		e.mu.Lock()
 		f.spare = batch{buf: b.buf[:0], ends: b.ends[:0], waiters: b.waiters[:0], records: b.records[:0]}
@@ -385,6 +388,13 @@ func (f *FileStore) writeLoop() {
 			return
 		}
 	}
+}
+
+// queued is the number of appenders waiting for the next group.
+func (f *FileStore) queued() int {
+	f.e.mu.Lock()
+	defer f.e.mu.Unlock()
+	return len(f.pending.waiters)
 }
 
 // maxSpareBuffer bounds the group buffer kept for reuse.

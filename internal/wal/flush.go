@@ -72,7 +72,7 @@ func (l *Log) flushLoop() {
 			waiters[i] = nil
 		}
 		if len(waiters) > 1 {
-			l.gather(len(waiters))
+			Gather(l.queued, len(waiters))
 		}
 		if closing {
 			l.closeErr = err
@@ -86,27 +86,35 @@ func (l *Log) flushLoop() {
 	}
 }
 
-// gather yields to the appenders just acknowledged so that they queue their
-// next records before the flusher takes the next group: otherwise groups
-// alternate between the few appenders that were quick and the many that
-// were not, and fsyncs carry half as many records as there are appenders.
-// It stops as soon as a yield brings no new appender, or once as many have
-// arrived as the last group had.
-func (l *Log) gather(last int) {
-	queued := -1
+// Gather yields to the appenders a group committer has just acknowledged,
+// so that they queue their next records before it takes the next group:
+// otherwise groups alternate between the few appenders that were quick and
+// the many that were not, and each fsync carries half as many records as
+// there are appenders. queued reports how many appenders wait now; Gather
+// stops as soon as a yield brings no new one, or once want have arrived
+// (the size of the group just acknowledged), and after at most
+// maxGatherYields yields. The log's flusher and eventsource's FileStore
+// writer both call it.
+func Gather(queued func() int, want int) {
+	last := -1
 	for range maxGatherYields {
-		l.mu.Lock()
-		n := len(l.waiters)
-		l.mu.Unlock()
-		if n == queued || n >= last {
+		n := queued()
+		if n == last || n >= want {
 			return
 		}
-		queued = n
+		last = n
 		runtime.Gosched()
 	}
 }
 
-// maxGatherYields bounds the yields of gather.
+// queued is the number of appenders waiting for the next group.
+func (l *Log) queued() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.waiters)
+}
+
+// maxGatherYields bounds the yields of Gather.
 const maxGatherYields = 8
 
 // shouldSync reports whether the flusher fsyncs now; under SyncInterval it
