@@ -18,10 +18,10 @@ import (
 // the total weight, and changing one node's weight moves keys only to or from
 // that node.
 //
-// The cost is a lookup linear in the number of nodes (about 1 ns per node
-// when all weights are equal, a few ns otherwise), so prefer it up to a few
-// hundred nodes, or where minimal movement matters more than lookup time.
-// Use [Ring] or [Maglev] for large memberships.
+// The cost is a lookup linear in the number of nodes (about 3.5 ns per
+// node: 370 ns at 100 nodes), so prefer it up to a few hundred nodes, or
+// where minimal movement matters more than lookup time. Use [Ring] or
+// [Maglev] for large memberships.
 //
 // The zero value is an empty Rendezvous ready to use. It is safe for
 // concurrent use; lookups are lock-free and do not allocate. A Rendezvous

@@ -84,9 +84,20 @@ func (s *ringSnap) cloneMeta() *ringSnap {
 }
 
 // appendNodePoints appends points [from, to) of a node: point j sits at the
-// xxHash64 of the name followed by j as 8 little-endian bytes. The name is
-// hashed once; each point continues from a copy of that state.
+// xxHash64 of the name followed by j as 8 little-endian bytes. A short
+// name is hashed whole with each point number; a long one is hashed once,
+// each point continuing from a copy of that state. Both give the same
+// hashes.
 func appendNodePoints(dst []uint64, name string, slot uint32, from, to int) []uint64 {
+	if len(name) <= shortName {
+		buf := make([]byte, len(name)+8)
+		copy(buf, name)
+		for j := from; j < to; j++ {
+			binary.LittleEndian.PutUint64(buf[len(name):], uint64(j))
+			dst = append(dst, makePoint(xxhash.Sum64(buf), slot))
+		}
+		return dst
+	}
 	d := xxhash.New()
 	_, _ = d.WriteString(name)
 	var j8 [8]byte
@@ -99,6 +110,10 @@ func appendNodePoints(dst []uint64, name string, slot uint32, from, to int) []ui
 	return dst
 }
 
+// shortName is the name length up to which hashing name and point number
+// in one call beats continuing from a saved state.
+const shortName = 64
+
 // before reports whether point a comes before point b in ring order.
 func before(a, b uint64, names []string) bool {
 	if pos(a) != pos(b) {
@@ -107,19 +122,18 @@ func before(a, b uint64, names []string) bool {
 	return names[slotOf(a)] < names[slotOf(b)]
 }
 
-// sortPoints puts points in ring order. Equal positions are rare, so it
-// sorts by position alone and then orders each run of equal positions by
-// name. Large inputs (building a whole ring) are first distributed by their
-// top 16 bits, which leaves short runs to sort: linear time for uniform
-// hashes.
+// sortPoints puts points in ring order. A point's word orders by position
+// first, so it sorts the words as numbers and then orders each run of
+// equal positions (rare) by name. Large inputs (building a whole ring) are
+// first distributed by their top 16 bits, which leaves short runs to sort:
+// linear time for uniform hashes.
 func sortPoints(ps []uint64, names []string) {
-	byPos := func(a, b uint64) int { return cmpUint64(pos(a), pos(b)) }
 	if len(ps) < radixMin {
-		slices.SortFunc(ps, byPos)
+		slices.Sort(ps)
 	} else {
 		starts := distributeTop16(ps)
 		for i := range len(starts) - 1 {
-			slices.SortFunc(ps[starts[i]:starts[i+1]], byPos)
+			slices.Sort(ps[starts[i]:starts[i+1]])
 		}
 	}
 	for i := 1; i < len(ps); i++ {
@@ -135,15 +149,6 @@ func sortPoints(ps []uint64, names []string) {
 	}
 }
 
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 // radixMin is the input size from which sortPoints distributes first.
 const radixMin = 1 << 12
