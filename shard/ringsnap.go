@@ -149,7 +149,6 @@ func sortPoints(ps []uint64, names []string) {
 	}
 }
 
-
 // radixMin is the input size from which sortPoints distributes first.
 const radixMin = 1 << 12
 
