@@ -14,7 +14,7 @@
 //     8 bytes per point (8 MB at 1,000 nodes).
 //   - [Rendezvous] (highest random weight) needs no tables, balances to
 //     1.03 at 100 nodes and moves the minimum, but a lookup scores every
-//     node: about 3.5 ns per node. Good up to a few hundred nodes.
+//     node: a few ns per node. Good up to a few hundred nodes.
 //   - [Maglev] looks up in constant time with near-perfect balance (1.03 at
 //     100 nodes), but a change reshuffles some keys between nodes that stay:
 //     1.6x the minimal movement at 100 nodes, 6x at 1,000 with the default

@@ -18,8 +18,8 @@ import (
 // the total weight, and changing one node's weight moves keys only to or from
 // that node.
 //
-// The cost is a lookup linear in the number of nodes (about 3.5 ns per
-// node: 370 ns at 100 nodes), so prefer it up to a few hundred nodes, or
+// The cost is a lookup linear in the number of nodes (a few ns per node:
+// 400-500 ns at 100 nodes), so prefer it up to a few hundred nodes, or
 // where minimal movement matters more than lookup time. Use [Ring] or
 // [Maglev] for large memberships.
 //
