@@ -4,6 +4,7 @@
 package shardbench
 
 import (
+	"flag"
 	"fmt"
 	"strconv"
 	"testing"
@@ -18,16 +19,20 @@ import (
 
 // Virtual-node counts for the peers that take one: each library's own
 // default (stathat's NumberOfReplicas, groupcache's HTTPPool replicas,
-// buraksezer's README example). stathat re-sorts its whole ring on every
-// Add, so building it with more points would take minutes.
+// buraksezer's README example).
 const (
-	stathatReplicas    = 20
 	groupcacheReplicas = 50
 	buraksezerReplicas = 20
 	// buraksezerPartitions is well above the node count: with the
 	// default (271) most of 1,000 nodes would own nothing.
 	buraksezerPartitions = 7919
 )
+
+// stathatReplicas defaults to stathat's own default, 20. stathat re-sorts
+// its whole ring on every Add, so building 1,000 nodes with the 160 points
+// per node that balance it better takes about a minute; pass
+// -stathat.replicas=160 to measure that configuration.
+var stathatReplicas = flag.Int("stathat.replicas", 20, "virtual nodes per stathat/consistent member")
 
 // keys are the lookup keys of every benchmark, cycled.
 var keys = func() []string {
@@ -70,7 +75,7 @@ var peers = []peer{
 	}},
 	{"stathat", func(tb testing.TB, nodes []string) func(string) string {
 		st := stathat.New()
-		st.NumberOfReplicas = stathatReplicas
+		st.NumberOfReplicas = *stathatReplicas
 		st.Set(nodes)
 		return func(k string) string {
 			n, err := st.Get(k)
@@ -154,7 +159,7 @@ func BenchmarkShardAdd1000(b *testing.B) {
 	})
 	b.Run("stathat", func(b *testing.B) {
 		st := stathat.New()
-		st.NumberOfReplicas = stathatReplicas
+		st.NumberOfReplicas = *stathatReplicas
 		st.Set(nodes)
 		b.ReportAllocs()
 		for b.Loop() {
