@@ -12,35 +12,24 @@ import (
 	"github.com/distkit/distkit/internal/wal"
 )
 
-// SyncPolicy says when a FileStore's Append returns relative to fsync.
-type SyncPolicy int
+// SyncPolicy says when a FileStore's Append returns relative to fsync. It
+// is the policy of the durable log under the store, shared with the other
+// file-backed stores of this module.
+type SyncPolicy = wal.SyncPolicy
 
 const (
 	// SyncAlways, the default, returns from Append only after the events are
 	// fsynced: an acknowledged event survives a crash of the process or the
 	// machine. Concurrent appends share one write and one fsync.
-	SyncAlways SyncPolicy = iota
+	SyncAlways = wal.SyncAlways
 	// SyncInterval returns after the events are written to the operating
 	// system and fsyncs at most every FileConfig.SyncInterval: a process
 	// crash loses nothing, a machine crash may lose the last interval.
-	SyncInterval
+	SyncInterval = wal.SyncInterval
 	// SyncNever fsyncs only when a log segment fills up and on Close. For
 	// tests and data that can be rebuilt.
-	SyncNever
+	SyncNever = wal.SyncNever
 )
-
-// String returns the policy's name.
-func (p SyncPolicy) String() string {
-	switch p {
-	case SyncAlways:
-		return "always"
-	case SyncInterval:
-		return "interval"
-	case SyncNever:
-		return "never"
-	}
-	return fmt.Sprintf("SyncPolicy(%d)", int(p))
-}
 
 // Defaults of FileConfig.
 const (
@@ -104,7 +93,7 @@ func (c FileConfig) walOptions(fsys wal.FS) wal.Options {
 		Dir:           c.Dir,
 		FS:            fsys,
 		SegmentSize:   c.SegmentSize,
-		Sync:          wal.SyncPolicy(c.Sync),
+		Sync:          c.Sync,
 		SyncInterval:  c.SyncInterval,
 		MaxRecordSize: min(record, wal.MaxRecordSizeLimit),
 	}
