@@ -106,10 +106,15 @@ func (b *Bulkhead) Acquire(ctx context.Context) (Permit, error) {
 		default:
 		}
 	}
-	s := b.state.Load()
-	if s>>32 == 0 && int64(s&inflightMask) < b.limit.Load() && b.state.CompareAndSwap(s, s+1) {
-		return b.permit(int(s&inflightMask) + 1), nil
+	// Take a permit with one atomic add, and give it back (through release,
+	// which hands it to a waiter if one queued meanwhile) if nobody may
+	// take one now: a caller is queued, or the limit is reached. An add
+	// cannot fail under contention as a compare-and-swap can.
+	s := b.state.Add(1)
+	if s>>32 == 0 && int64(s&inflightMask) <= b.limit.Load() {
+		return b.permit(int(s & inflightMask)), nil
 	}
+	b.release()
 	return b.acquireSlow(ctx)
 }
 
@@ -234,23 +239,20 @@ func (p Permit) Done(err error) {
 }
 
 // release returns one permit of a fixed-limit bulkhead or one that gives
-// no sample.
+// no sample. The decrement is one atomic add, outside the lock: a caller
+// about to queue adds itself with a compare-and-swap under the lock, so
+// either it sees the freed permit and takes it, or the add below sees it
+// queued and hands the permit on under the lock.
 func (b *Bulkhead) release() {
-	for {
-		s := b.state.Load()
-		if s&inflightMask == 0 {
-			panic("bulkhead: Release without a matching Acquire")
-		}
-		if s>>32 != 0 {
-			b.mu.Lock()
-			b.state.Add(^uint64(0)) // one fewer in flight
-			b.dispatchLocked()
-			b.mu.Unlock()
-			return
-		}
-		if b.state.CompareAndSwap(s, s-1) {
-			return
-		}
+	s := b.state.Add(^uint64(0)) // one fewer in flight
+	if s&inflightMask == inflightMask {
+		b.state.Add(1) // there was none in flight: undo the borrow
+		panic("bulkhead: Release without a matching Acquire")
+	}
+	if s>>32 != 0 {
+		b.mu.Lock()
+		b.dispatchLocked()
+		b.mu.Unlock()
 	}
 }
 
@@ -330,7 +332,9 @@ type Stats struct {
 }
 
 // Stats returns a snapshot of b. InFlight and Queued are read together;
-// the counters are read one by one.
+// the counters are read one by one. InFlight may for an instant count a
+// caller that found the bulkhead full and is giving its permit straight
+// back, so it can read one or two above Limit under contention.
 func (b *Bulkhead) Stats() Stats {
 	s := b.state.Load()
 	return Stats{
