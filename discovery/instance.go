@@ -201,7 +201,7 @@ type Lease struct {
 	Service string        `json:"service"`
 	ID      string        `json:"id"`
 	Token   string        `json:"token"`
-	TTL     time.Duration `json:"-"`
+	TTL     time.Duration `json:"-"` // the lease's length, as granted (on the wire a duration string such as "10s")
 }
 
 // Registration asks the registry to list an instance under a TTL lease.

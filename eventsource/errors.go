@@ -40,7 +40,7 @@ var (
 // satisfy. It matches ErrVersionConflict with errors.Is.
 type ConflictError struct {
 	Stream   string
-	Expected ExpectedVersion
+	Expected ExpectedVersion // what the append asked for
 	// Actual is the stream's version when the append was checked (0: no events).
 	Actual uint64
 }

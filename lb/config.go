@@ -41,6 +41,7 @@ const (
 
 var policyNames = [...]string{"WeightedRoundRobin", "RoundRobin", "LeastLoaded", "PeakEWMA", "ConsistentHash"}
 
+// String returns the policy's name, e.g. "PeakEWMA".
 func (p Policy) String() string {
 	if p >= 0 && int(p) < len(policyNames) {
 		return policyNames[p]

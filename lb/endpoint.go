@@ -58,6 +58,7 @@ type EndpointError struct {
 	Reason string // what is wrong
 }
 
+// Error names the endpoint by position and address and says what is wrong.
 func (e *EndpointError) Error() string {
 	return fmt.Sprintf("lb: endpoint %d (%q): %s", e.Index, e.Addr, e.Reason)
 }

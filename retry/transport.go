@@ -27,7 +27,7 @@ const maxRetryAfter = 24 * time.Hour
 // Config.Retryable sees it and may refuse the retry. It implements Hinter
 // with the response's Retry-After on 429 and 503.
 type StatusError struct {
-	StatusCode int
+	StatusCode int // the response's status code
 	// After is the parsed Retry-After, zero when absent or invalid.
 	After time.Duration
 	// HasAfter reports whether the response carried a valid Retry-After

@@ -42,6 +42,7 @@ type RangeError struct {
 	Err error
 }
 
+// Error gives the reason and the key, shortened if it is long.
 func (e *RangeError) Error() string { return fmt.Sprintf("%v: %q", e.Err, clip(e.Key)) }
 
 // Unwrap returns the reason, so errors.Is(err, ErrNoSplit) works.

@@ -122,7 +122,7 @@ type Ring struct {
 // RingStats is a snapshot of a Ring for metrics.
 type RingStats struct {
 	Nodes       int
-	Points      int
+	Points      int // virtual-node points on the ring, over all nodes
 	TotalWeight float64
 	Chunks      int // lookup table entries
 	MemoryBytes int // approximate size of the snapshot

@@ -62,6 +62,7 @@ type NodeError struct {
 	Err  error
 }
 
+// Error gives the reason and the node name, shortened if it is long.
 func (e *NodeError) Error() string { return fmt.Sprintf("%v: %q", e.Err, clip(e.Node)) }
 
 // clip shortens a user string for an error message, so a huge name or key
